@@ -1,0 +1,39 @@
+"""Database fixtures shared by every test suite."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from service.store import Store
+from tests.support.postgres import PostgresNotAvailable, fresh_database, postgres_server
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server for the whole session (NEURONHUB_TEST_POSTGRES_URL, or a throwaway one)."""
+    try:
+        with postgres_server() as url:
+            yield url
+    except PostgresNotAvailable as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """The URL of a fresh, empty database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'neuronhub.db'}"
+    else:
+        with fresh_database(request.getfixturevalue("postgres_url")) as url:
+            yield url
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    """A Store with its schema created, disposed after the test."""
+    store = Store(db_url)
+    store.ensure_schema()
+    yield store
+    store.dispose()
