@@ -1,0 +1,16 @@
+# Sourced by scripts/serve and scripts/test: make .venv and install the project into it.
+# Re-installs only when pyproject.toml changed since the last install.
+ensure_venv() {
+  local extras="$1" python="${PYTHON:-python3}"
+  if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "Neuronhub needs Python 3.11 or newer as '$python' (set PYTHON=/path/to/python3.11)" >&2
+    exit 1
+  fi
+  [ -x .venv/bin/python ] || "$python" -m venv .venv
+  local stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)${extras:+-$extras}"
+  if [ ! -e "$stamp" ]; then
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -e ".${extras:+[$extras]}"
+    touch "$stamp"
+  fi
+}

@@ -1,0 +1,77 @@
+"""Strict JSON in, fast JSON out.
+
+orjson already rejects NaN/Infinity literals, numbers that overflow float64 and invalid UTF-8.
+Two rules it does not know are checked here without a second parse: nesting depth and duplicate
+object keys. Both look at the body with its string literals removed, so brackets, braces and colons
+inside strings never count.
+"""
+from __future__ import annotations
+
+import re
+from collections import deque
+from typing import Any
+
+import numpy as np
+import orjson
+
+MAX_DEPTH = 64
+
+_STRING_LITERAL = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_KEEP_STRUCTURE = bytes(i for i in range(256) if i not in b"[]{}:")
+
+
+class InvalidJSON(ValueError):
+    pass
+
+
+def parse_json(raw: bytes) -> Any:
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJSON(_describe_decode_error(exc)) from None
+    if isinstance(document, (dict, list)):
+        structure = _STRING_LITERAL.sub(b"", raw).translate(None, _KEEP_STRUCTURE)
+        _check_depth(structure)
+        if structure.count(b":") != _count_keys(document, structure.count(b"{")):
+            raise InvalidJSON("an object has the same key twice")
+    return document
+
+
+def _describe_decode_error(exc: orjson.JSONDecodeError) -> str:
+    message = str(exc)
+    if "infinity" in message:
+        return f"a number does not fit in a 64-bit float ({message})"
+    if exc.pos is not None and isinstance(exc.doc, str):
+        snippet = exc.doc[exc.pos : exc.pos + 3]
+        if snippet in ("NaN", "Inf"):
+            return f"NaN and Infinity are not JSON numbers (at character {exc.pos})"
+    return f"malformed JSON: {message}"
+
+
+def _check_depth(structure: bytes) -> None:
+    brackets = np.frombuffer(structure.replace(b":", b""), dtype=np.uint8)
+    if brackets.size <= 2 * MAX_DEPTH:
+        return
+    steps = np.where((brackets == ord("[")) | (brackets == ord("{")), 1, -1)
+    if int(np.cumsum(steps).max()) > MAX_DEPTH:
+        raise InvalidJSON(f"nesting deeper than {MAX_DEPTH} levels")
+
+
+def _count_keys(document: Any, objects: int) -> int:
+    """Keys of all objects after parsing (duplicates collapse), searching breadth-first and stopping
+    once every object is found, so long arrays of numbers below the last object are never walked."""
+    keys, found = 0, 0
+    queue: deque[Any] = deque([document])
+    while queue and found < objects:
+        node = queue.popleft()
+        if isinstance(node, dict):
+            found += 1
+            keys += len(node)
+            queue.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        else:
+            queue.extend(v for v in node if isinstance(v, (dict, list)))
+    return keys
+
+
+def dumps(document: Any) -> bytes:
+    return orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY)

@@ -1,0 +1,133 @@
+"""Request schemas: parse and validate bodies, with errors keyed by field path."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate
+
+from ..engine.activations import ACTIVATIONS
+from .fields import Inputs, Matrix, Number, StrictBoolean, Vector, describe
+from .problems import validation_problem
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+ACTIVATION_NAMES = sorted(ACTIVATIONS)
+MAX_DESCRIPTION = 2000
+
+
+class StrictString(fields.String):
+    default_error_messages = {"invalid": "expected a string", "null": "expected a string, got null"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str):
+            raise ValidationError(f"expected a string, got {describe(value)}")
+        return value
+
+
+class Activation(StrictString):
+    default_error_messages = {"required": f"required: expected one of {', '.join(ACTIVATION_NAMES)}"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        name = super()._deserialize(value, attr, data, **kwargs)
+        if name not in ACTIVATIONS:
+            raise ValidationError(f"expected one of {', '.join(ACTIVATION_NAMES)}, got {describe(name)}")
+        return name
+
+
+class StrictSchema(Schema):
+    """Unknown fields are refused (a typo must not be silently ignored); some read-only fields that
+    GET returns may be sent back in a PUT and are then ignored, never stored."""
+
+    read_only: frozenset[str] = frozenset()
+
+    class Meta:
+        unknown = RAISE
+
+    def load_or_problem(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise validation_problem({"body": [f"expected a JSON object, got {describe(data)}"]})
+        if self.read_only:
+            data = {k: v for k, v in data.items() if k not in self.read_only}
+        try:
+            return self.load(data)
+        except ValidationError as exc:
+            raise validation_problem(flatten_errors(exc.messages, self)) from None
+
+
+def description_field() -> fields.Field:
+    return StrictString(load_default="", validate=validate.Length(max=MAX_DESCRIPTION, error=f"expected at most {MAX_DESCRIPTION} characters"))
+
+
+DEFINITION_READ_ONLY = frozenset({"name", "revision", "created_at", "updated_at", "kind", "input_size", "output_size", "layer_sizes", "parameter_count"})
+
+
+class NeuronSchema(StrictSchema):
+    read_only = DEFINITION_READ_ONLY
+    weights = Vector(required=True)
+    bias = Number(load_default=0.0)
+    activation = Activation(required=True)
+    description = description_field()
+
+
+class LayerSchema(StrictSchema):
+    weights = Matrix(required=True)
+    biases = Vector(load_default=None)
+    activation = Activation(required=True)
+
+
+class NetworkSchema(StrictSchema):
+    read_only = DEFINITION_READ_ONLY
+    layers = fields.List(fields.Nested(LayerSchema), required=True, error_messages={"required": "required: expected a list of layers"})
+    dtype = StrictString(load_default="float64", validate=validate.OneOf(["float64", "float32"], error="expected float64 or float32, got {input!r}"))
+    description = description_field()
+
+    @post_load
+    def _default_biases(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        import numpy as np
+
+        for layer in data["layers"]:
+            if layer["biases"] is None:
+                layer["biases"] = np.zeros(layer["weights"].shape[0])
+        return data
+
+
+class EvaluateSchema(StrictSchema):
+    inputs = Inputs(required=True)
+
+
+class ForwardSchema(StrictSchema):
+    inputs = Inputs(required=True)
+    trace = StrictBoolean(load_default=False)
+
+
+class ListQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    limit = fields.Integer(load_default=50, strict=False, validate=validate.Range(min=1), error_messages={"invalid": "expected a whole number"})
+    cursor = fields.String(load_default=None)
+
+
+def flatten_errors(messages: Any, schema: Schema | None = None, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested {"layers": {1: {"weights": ["..."]}}} -> {"layers[1].weights": ["..."]}."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            if isinstance(key, int):
+                path = f"{prefix}[{key}]"
+            elif key == "_schema":
+                path = prefix or "body"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten_errors(value, None, path))
+    else:
+        items = messages if isinstance(messages, list) else [messages]
+        flat[prefix or "body"] = [_reword(str(m), prefix) for m in items]
+    return flat
+
+
+def _reword(message: str, path: str) -> str:
+    if message == "Unknown field.":
+        return "unknown field"
+    if message == "Invalid input type.":
+        return "expected a JSON object"
+    return message

@@ -1,0 +1,21 @@
+import pytest
+
+from service import create_app
+from service.config import Config
+
+
+@pytest.fixture
+def config(db_url):
+    return Config(database_url=db_url, seed_demo=False, max_body_bytes=1024 * 1024, max_batch_rows=100, max_layers=8, max_parameters=10_000)
+
+
+@pytest.fixture
+def app(config):
+    app = create_app(config)
+    yield app
+    app.extensions["neuronhub"].store.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
