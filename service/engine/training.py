@@ -1,0 +1,541 @@
+"""Training a language network: minibatch Adam on softmax cross-entropy, backprop written out in numpy.
+
+One training example is (the k ids before a position, the id at that position). Every text is read from
+k "<pad>" on and ends with a "</s>" target. The examples of all texts, in order, are split once: the
+first (1 - validation_fraction) of them train, the contiguous rest validates, so no validation word was
+ever seen in training and the vocabulary is counted on the training part only.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+from scipy.special import erfc
+
+from .activations import ACTIVATIONS, _SQRT_2_OVER_PI, LEAKY_RELU_SLOPE, sigmoid
+from .baselines import BigramBaseline, UnigramBaseline
+from .errors import EngineError, NonFiniteResult
+from .language import MAX_CONTEXT, MAX_PARAMETERS, MAX_VOCABULARY, LanguageModel, sliding_contexts
+from .network import DTYPES, Layer, Network
+from .tokenizer import EOS, PUNCTUATION_SETTINGS, Vocabulary, tokenize
+
+__all__ = [
+    "MAX_CONTEXT",
+    "MAX_PARAMETERS",
+    "MAX_VOCABULARY",
+    "MAX_EMBEDDING_SIZE",
+    "MAX_BATCH_SIZE",
+    "MAX_STEPS",
+    "MAX_TRAINING_TOKENS",
+    "MIN_TRAINING_TOKENS",
+    "TrainingSettings",
+    "TrainingReport",
+    "TrainingCancelled",
+    "Corpus",
+    "prepare_corpus",
+    "train",
+    "activation_backward",
+]
+
+MAX_EMBEDDING_SIZE = 1_024
+MAX_HIDDEN_LAYERS = 8
+MAX_BATCH_SIZE = 4_096
+MAX_STEPS = 1_000_000
+MAX_TRAINING_TOKENS = 5_000_000
+MIN_TRAINING_TOKENS = 10
+TRAIN_LOSS_SAMPLE = 16_384  # the report's train loss is measured on at most this many evenly spaced examples
+HISTORY_POINTS = 50  # the report's loss history keeps at most this many points
+_EVAL_BATCH = 2_048
+
+ProgressCallback = Callable[[int, int, float], None]
+
+
+class TrainingCancelled(Exception):
+    """should_stop() answered True; `step` steps had been taken."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__(f"training cancelled after {step} steps")
+        self.step = step
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    max_vocabulary_size: int = 10_000  # specials included; the most frequent words are kept
+    min_count: int = 2  # words seen fewer times in the training split read as <unk>
+    context_size: int = 4  # k
+    embedding_size: int = 128  # d
+    hidden_sizes: tuple[int, ...] = (128,)
+    activation: str = "tanh"
+    learning_rate: float = 3e-3
+    final_learning_rate_fraction: float = 0.1  # cosine decay to learning_rate * this by the last step
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    weight_decay: float = 0.3  # decoupled (AdamW), on weight matrices and embeddings, not biases
+    dropout: float = 0.0  # share of layer inputs (context embeddings, hidden outputs) dropped in training
+    epochs: float = 5.0
+    steps: int | None = None  # if set, overrides epochs
+    batch_size: int = 256
+    validation_fraction: float = 0.1
+    seed: int = 0
+    punctuation: str = "keep"
+    dtype: str = "float64"
+    progress_every: int = 100  # steps between on_progress calls
+
+    def __post_init__(self) -> None:
+        # JSON gives lists; keep the dataclass hashable and comparable
+        object.__setattr__(self, "hidden_sizes", tuple(self.hidden_sizes) if isinstance(self.hidden_sizes, (list, tuple)) else self.hidden_sizes)
+        object.__setattr__(self, "betas", tuple(self.betas) if isinstance(self.betas, (list, tuple)) else self.betas)
+        self.validate()
+
+    def validate(self) -> None:
+        _int("max_vocabulary_size", self.max_vocabulary_size, 4, MAX_VOCABULARY)
+        _int("min_count", self.min_count, 1, 1_000_000)
+        _int("context_size", self.context_size, 1, MAX_CONTEXT)
+        _int("embedding_size", self.embedding_size, 1, MAX_EMBEDDING_SIZE)
+        if not isinstance(self.hidden_sizes, tuple) or len(self.hidden_sizes) > MAX_HIDDEN_LAYERS:
+            raise EngineError("settings.hidden_sizes", f"expected a list of at most {MAX_HIDDEN_LAYERS} layer sizes")
+        for i, size in enumerate(self.hidden_sizes):
+            _int(f"hidden_sizes[{i}]", size, 1, 100_000)
+        if self.activation not in ACTIVATIONS:
+            raise EngineError("settings.activation", f"unknown activation {self.activation!r}; expected one of {sorted(ACTIVATIONS)}")
+        _number("learning_rate", self.learning_rate, 0, 10, low_open=True)
+        _number("final_learning_rate_fraction", self.final_learning_rate_fraction, 0, 1)
+        if not isinstance(self.betas, tuple) or len(self.betas) != 2:
+            raise EngineError("settings.betas", "expected two numbers")
+        for i, beta in enumerate(self.betas):
+            _number(f"betas[{i}]", beta, 0, 1, high_open=True)
+        _number("eps", self.eps, 0, 1, low_open=True)
+        _number("weight_decay", self.weight_decay, 0, 1)
+        _number("dropout", self.dropout, 0, 1, high_open=True)
+        _number("epochs", self.epochs, 0, 10_000, low_open=True)
+        if self.steps is not None:
+            _int("steps", self.steps, 1, MAX_STEPS)
+        _int("batch_size", self.batch_size, 1, MAX_BATCH_SIZE)
+        _number("validation_fraction", self.validation_fraction, 0, 0.5)
+        _int("seed", self.seed, 0, 2**64 - 1)
+        if self.punctuation not in PUNCTUATION_SETTINGS:
+            raise EngineError("settings.punctuation", f"expected one of {list(PUNCTUATION_SETTINGS)}, got {self.punctuation!r}")
+        if self.dtype not in DTYPES:
+            raise EngineError("settings.dtype", f"expected one of {sorted(DTYPES)}, got {self.dtype!r}")
+        _int("progress_every", self.progress_every, 1, MAX_STEPS)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "TrainingSettings":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise EngineError(f"settings.{unknown[0]}", f"unknown setting; expected some of {sorted(known)}")
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["hidden_sizes"] = list(self.hidden_sizes)
+        d["betas"] = list(self.betas)
+        return d
+
+
+def _int(name: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+        raise EngineError(f"settings.{name}", f"expected a whole number in {low}..{high}, got {value!r}")
+
+
+def _number(name: str, value: Any, low: float, high: float, low_open: bool = False, high_open: bool = False) -> None:
+    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+    ok = ok and (low < value if low_open else low <= value) and (value < high if high_open else value <= high)
+    if not ok:
+        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        raise EngineError(f"settings.{name}", f"expected a number in {interval}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class TrainingReport:
+    train_loss: float  # mean negative log-likelihood (nats) on (a sample of) the training split, final weights
+    train_perplexity: float
+    validation_loss: float | None  # the same on the validation split (None without one)
+    validation_perplexity: float | None
+    unigram_perplexity: float | None  # add-one unigram, fitted on the training split, on the validation split
+    bigram_perplexity: float | None  # interpolated Kneser-Ney bigram, likewise
+    validation_unknown_rate: float | None  # share of validation targets that are <unk>
+    steps: int
+    epochs: float
+    seconds: float
+    vocabulary_size: int
+    parameter_count: int
+    training_tokens: int  # targets in the training split ("</s>" of each text included)
+    validation_tokens: int
+    loss_history: list[tuple[int, float]]  # (step, mean minibatch loss since the previous point)
+    settings: TrainingSettings
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["loss_history"] = [[s, l] for s, l in self.loss_history]
+        d["settings"] = self.settings.as_dict()
+        return d
+
+
+# --- data --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """All examples of all texts, in order; rows [0, split) train, rows [split, n) validate."""
+
+    vocabulary: Vocabulary
+    contexts: np.ndarray  # (n, k) int64
+    targets: np.ndarray  # (n,) int64
+    unknown: np.ndarray  # (n,) bool: the target word was out of vocabulary
+    split: int
+
+    @property
+    def training(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.contexts[: self.split], self.targets[: self.split]
+
+    @property
+    def validation(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.contexts[self.split :], self.targets[self.split :]
+
+
+def _as_texts(texts: str | Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        return [texts]
+    if not isinstance(texts, Sequence) or not texts:
+        raise EngineError("texts", "expected a text or a non-empty list of texts")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise EngineError(f"texts[{i}]", f"expected a string, got {type(text).__name__}")
+    return list(texts)
+
+
+def prepare_corpus(texts: str | Sequence[str], settings: TrainingSettings) -> Corpus:
+    token_lists = [tokenize(t, settings.punctuation) for t in _as_texts(texts)]
+    token_lists = [tokens + [EOS] for tokens in token_lists if tokens]  # a text without words adds nothing
+    n = sum(len(tokens) for tokens in token_lists)
+    if n > MAX_TRAINING_TOKENS:
+        raise EngineError("texts", f"{n} tokens; at most {MAX_TRAINING_TOKENS} can be trained on")
+    n_validation = math.ceil(settings.validation_fraction * n)
+    split = n - n_validation
+    needed = max(MIN_TRAINING_TOKENS, settings.context_size + 1)
+    if split < needed or (settings.validation_fraction > 0 and n_validation < 1):
+        raise EngineError(
+            "texts",
+            f"{n} tokens after tokenization ({n_validation} kept for validation); training needs at least {needed}",
+        )
+
+    training_tokens, seen = [], 0
+    for tokens in token_lists:
+        training_tokens.append(tokens[: max(0, split - seen)])
+        seen += len(tokens)
+    vocabulary = Vocabulary.build(training_tokens, settings.max_vocabulary_size, settings.min_count)
+
+    contexts, targets, unknown = [], [], []
+    for tokens in token_lists:
+        ids = vocabulary.ids(tokens)
+        contexts.append(sliding_contexts(ids, settings.context_size, vocabulary.pad_id))
+        targets.append(ids)
+        unknown.append(np.fromiter((t not in vocabulary for t in tokens), dtype=bool, count=len(tokens)))
+    return Corpus(vocabulary, np.concatenate(contexts), np.concatenate(targets), np.concatenate(unknown), split)
+
+
+# --- the network's math ------------------------------------------------------------------------------
+
+
+def activation_backward(name: str, z: np.ndarray, a: np.ndarray, da: np.ndarray) -> np.ndarray:
+    """dL/dz from dL/da for a = f(z). All (batch, n)."""
+    if name == "identity":
+        return da
+    if name == "relu":
+        return da * (z > 0)
+    if name == "leaky_relu":
+        return da * np.where(z >= 0, 1, LEAKY_RELU_SLOPE).astype(z.dtype)
+    if name == "sigmoid":
+        return da * a * (1 - a)
+    if name == "tanh":
+        return da * (1 - a * a)
+    if name == "softplus":
+        return da * sigmoid(z)
+    if name == "silu":
+        s = sigmoid(z)
+        return da * (s + a * (1 - s))  # d/dz z*s = s + z*s*(1 - s), and z*s = a
+    if name == "gelu":
+        zc = np.clip(z, -40, 40)  # phi(40) is 0 in float64; keeps z*z from overflowing
+        cdf = (erfc(-z / math.sqrt(2.0)) / 2).astype(z.dtype, copy=False)
+        pdf = np.exp(-0.5 * zc * zc) / math.sqrt(2 * math.pi)
+        return da * (cdf + z * pdf)
+    if name == "gelu_tanh":
+        zc = np.clip(z, -10, 10)  # as in the forward pass; past it tanh is exactly ±1 and 1 - t² is 0
+        t = np.tanh(_SQRT_2_OVER_PI * (zc + 0.044715 * zc**3))
+        return da * (0.5 * (1 + t) + 0.5 * z * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * zc**2))
+    if name == "softmax":
+        # Jacobian-vector product of softmax: a * (da - <da, a>)
+        return a * (da - (da * a).sum(axis=-1, keepdims=True))
+    raise EngineError("activation", f"unknown activation {name!r}")
+
+
+@dataclass
+class Parameters:
+    """The trainable arrays. layers[i] = (weights (n_out, n_in), biases (n_out,))."""
+
+    embeddings: np.ndarray  # (V, d)
+    layers: list[list[np.ndarray]]
+    activations: list[str]  # one per layer; the last is "identity"
+
+    def arrays(self) -> list[np.ndarray]:
+        return [self.embeddings] + [p for layer in self.layers for p in layer]
+
+    def decays(self) -> list[bool]:
+        """Which arrays weight decay applies to: matrices yes, biases no."""
+        return [True] + [is_weights for _ in self.layers for is_weights in (True, False)]
+
+
+def init_parameters(settings: TrainingSettings, V: int, unigram_counts: np.ndarray, rng: np.random.Generator) -> Parameters:
+    dtype = DTYPES[settings.dtype]
+    k, d = settings.context_size, settings.embedding_size
+    sizes = [k * d, *settings.hidden_sizes, V]
+    embeddings = rng.standard_normal((V, d))  # like torch.nn.Embedding
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers.append([rng.standard_normal((n_out, n_in)) / math.sqrt(n_in), np.zeros(n_out)])  # LeCun normal
+    # The output starts as the (add-one) unigram distribution: the first steps need not learn word frequencies.
+    layers[-1][0] *= 0.1
+    layers[-1][1] = np.log((unigram_counts + 1) / (unigram_counts + 1).sum())
+    return Parameters(
+        embeddings.astype(dtype),
+        [[w.astype(dtype), b.astype(dtype)] for w, b in layers],
+        [settings.activation] * len(settings.hidden_sizes) + ["identity"],
+    )
+
+
+def dropout_mask(shape: tuple[int, ...], rate: float, rng: np.random.Generator | None, dtype: Any) -> np.ndarray | None:
+    """Inverted dropout: keep each value with probability 1 - rate and scale it by 1 / (1 - rate)."""
+    if not rate or rng is None:
+        return None
+    return (rng.random(shape) >= rate).astype(dtype) / dtype(1 - rate)
+
+
+def loss_and_gradients(
+    params: Parameters,
+    contexts: np.ndarray,
+    targets: np.ndarray,
+    dropout: float = 0.0,
+    rng: np.random.Generator | None = None,
+) -> tuple[float, list[np.ndarray]]:
+    """Mean softmax cross-entropy of the batch and its gradient for every array of params.arrays().
+
+    With dropout > 0 (and an rng), the layer inputs (the context's embeddings and every hidden layer's
+    outputs) are dropped at that rate, as in training; dropout 0 gives the deterministic loss.
+    """
+    B = len(targets)
+    dtype = params.embeddings.dtype.type
+    # forward
+    x = params.embeddings[contexts].reshape(B, -1)  # (B, k*d)
+    inputs, sums, outs, masks = [], [], [], []
+    for (W, b), name in zip(params.layers, params.activations):
+        mask = dropout_mask(x.shape, dropout, rng, dtype)
+        if mask is not None:
+            x = x * mask
+        masks.append(mask)
+        inputs.append(x)
+        if len(inputs) == len(params.layers):
+            break
+        z = x @ W.T + b  # (B, n_out)
+        sums.append(z)
+        x = ACTIVATIONS[name](z)
+        outs.append(x)
+    W_out, b_out = params.layers[-1]
+    logits = x @ W_out.T  # (B, V)
+    logits += b_out
+    # softmax and cross-entropy in place (the biggest array of a step): shift, read the targets, exp, normalise
+    rows = np.arange(B)
+    logits -= logits.max(axis=1, keepdims=True)
+    target_logits = logits[rows, targets]
+    probs = np.exp(logits, out=logits)
+    totals = probs.sum(axis=1)
+    loss = float(np.mean(np.log(totals) - target_logits))
+    probs /= totals[:, None]
+
+    # backward: d(loss)/d(logits) = (softmax - one_hot) / B
+    dz = probs
+    dz[rows, targets] -= 1
+    dz /= B
+    grads = [np.dot(dz.T, x), dz.sum(axis=0)]
+    da = dz @ W_out  # (B, n_in of the last layer)
+    for i in range(len(params.layers) - 2, -1, -1):
+        if masks[i + 1] is not None:
+            da *= masks[i + 1]
+        W, _ = params.layers[i]
+        dz = activation_backward(params.activations[i], sums[i], outs[i], da)
+        grads = [np.dot(dz.T, inputs[i]), dz.sum(axis=0)] + grads
+        da = dz @ W  # (B, n_in)
+    if masks[0] is not None:
+        da *= masks[0]
+    d_embeddings = np.zeros_like(params.embeddings)
+    np.add.at(d_embeddings, contexts.ravel(), da.reshape(B * contexts.shape[1], -1))
+    return loss, [d_embeddings] + grads
+
+
+class Adam:
+    """Adam (Kingma & Ba 2015) with decoupled weight decay (Loshchilov & Hutter 2019)."""
+
+    def __init__(self, arrays: list[np.ndarray], decays: list[bool], settings: TrainingSettings) -> None:
+        self.arrays = arrays
+        self.decays = decays
+        self.beta1, self.beta2 = settings.betas
+        self.eps = settings.eps
+        self.weight_decay = settings.weight_decay
+        self.m = [np.zeros_like(a) for a in arrays]
+        self.v = [np.zeros_like(a) for a in arrays]
+        self.t = 0
+
+    def step(self, grads: list[np.ndarray], lr: float) -> None:
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        step_size = lr * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)  # bias corrections folded into the step
+        eps_hat = self.eps * math.sqrt(1 - b2**self.t)
+        for p, g, m, v, decay in zip(self.arrays, grads, self.m, self.v, self.decays):
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * (g * g)
+            if decay and self.weight_decay:
+                p *= 1 - lr * self.weight_decay
+            p -= step_size * m / (np.sqrt(v) + eps_hat)
+
+
+def cosine_learning_rate(settings: TrainingSettings, step: int, total: int) -> float:
+    """step 0 .. total-1: from learning_rate down to learning_rate * final_learning_rate_fraction."""
+    floor = settings.final_learning_rate_fraction
+    progress = step / max(1, total - 1)
+    return settings.learning_rate * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def to_language_model(params: Parameters, vocabulary: Vocabulary, settings: TrainingSettings) -> LanguageModel:
+    layers = [Layer(W.copy(), b.copy(), name) for (W, b), name in zip(params.layers, params.activations)]
+    return LanguageModel(vocabulary, params.embeddings.copy(), settings.context_size, Network(layers, settings.dtype), settings.punctuation)
+
+
+def mean_nll(model: LanguageModel, contexts: np.ndarray, targets: np.ndarray) -> float:
+    """Mean of -log P(target | context) = log(sum_w exp z_w) - z_target, in batches."""
+    total = 0.0
+    for start in range(0, len(targets), _EVAL_BATCH):
+        z = model.logits(contexts[start : start + _EVAL_BATCH])  # (batch, V)
+        t = targets[start : start + _EVAL_BATCH]
+        z -= z.max(axis=1, keepdims=True)
+        target_z = z[np.arange(len(t)), t]
+        total += float((np.log(np.exp(z, out=z).sum(axis=1)) - target_z).sum(dtype=np.float64))
+    return total / len(targets)
+
+
+def evenly_spaced(n: int, at_most: int) -> np.ndarray:
+    return np.linspace(0, n - 1, min(n, at_most)).round().astype(np.int64)
+
+
+def parameter_count(settings: TrainingSettings, V: int) -> int:
+    sizes = [settings.context_size * settings.embedding_size, *settings.hidden_sizes, V]
+    return V * settings.embedding_size + sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+
+
+def check_trainable(texts: str | Sequence[str], settings: TrainingSettings) -> tuple[Corpus, int]:
+    """Everything that can be refused before training starts: too little text, too many parameters."""
+    corpus = prepare_corpus(texts, settings)
+    V = len(corpus.vocabulary)
+    n_params = parameter_count(settings, V)
+    if n_params > MAX_PARAMETERS:
+        raise EngineError(
+            "settings",
+            f"{n_params} parameters (vocabulary {V}, embedding {settings.embedding_size}, hidden {list(settings.hidden_sizes)}); "
+            f"at most {MAX_PARAMETERS} are allowed",
+        )
+    return corpus, n_params
+
+
+# --- the loop ----------------------------------------------------------------------------------------
+
+
+def train(
+    texts: str | Sequence[str],
+    settings: TrainingSettings | None = None,
+    on_progress: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[LanguageModel, TrainingReport]:
+    """Train a language network on texts (each one a document ending in "</s>")."""
+    started = time.perf_counter()
+    settings = settings or TrainingSettings()
+    corpus, n_params = check_trainable(texts, settings)
+    V = len(corpus.vocabulary)
+    train_contexts, train_targets = corpus.training
+    n_train = len(train_targets)
+    total = settings.steps or max(1, math.ceil(settings.epochs * n_train / settings.batch_size))
+
+    rng = np.random.Generator(np.random.PCG64(settings.seed))
+    params = init_parameters(settings, V, np.bincount(train_targets, minlength=V).astype(np.float64), rng)
+    optimiser = Adam(params.arrays(), params.decays(), settings)
+
+    history: list[tuple[int, float]] = []
+    history_every = max(1, math.ceil(total / HISTORY_POINTS))
+    progress_sum = history_sum = 0.0
+    order, position = rng.permutation(n_train), 0
+    for step in range(1, total + 1):
+        if should_stop is not None and should_stop():
+            raise TrainingCancelled(step - 1)
+        batch = order[position : position + settings.batch_size]
+        position += len(batch)
+        while len(batch) < min(settings.batch_size, n_train):  # the epoch ran out: continue in a new order
+            order, position = rng.permutation(n_train), 0
+            more = order[: settings.batch_size - len(batch)]
+            batch, position = np.concatenate([batch, more]), len(more)
+        # a diverging run turns logits into inf; the loss check below reports it instead of numpy warnings
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss, grads = loss_and_gradients(params, train_contexts[batch], train_targets[batch], settings.dropout, rng)
+            if not math.isfinite(loss):
+                raise NonFiniteResult("settings.learning_rate", f"training diverged at step {step}: the loss is not finite; lower the learning rate")
+            optimiser.step(grads, cosine_learning_rate(settings, step - 1, total))
+        progress_sum += loss
+        history_sum += loss
+        if step % history_every == 0 or step == total:
+            history.append((step, history_sum / (step - (history[-1][0] if history else 0))))
+            history_sum = 0.0
+        if step % settings.progress_every == 0 or step == total:
+            window = step % settings.progress_every or settings.progress_every
+            if on_progress is not None:
+                on_progress(step, total, progress_sum / window)
+            progress_sum = 0.0
+
+    for array in params.arrays():
+        if not np.isfinite(array).all():
+            raise NonFiniteResult("settings.learning_rate", "training left weights that are not finite; lower the learning rate")
+    model = to_language_model(params, corpus.vocabulary, settings)
+    sample = evenly_spaced(n_train, TRAIN_LOSS_SAMPLE)
+    train_loss = mean_nll(model, train_contexts[sample], train_targets[sample])
+    report: dict[str, Any] = dict(
+        validation_loss=None, validation_perplexity=None, unigram_perplexity=None, bigram_perplexity=None, validation_unknown_rate=None
+    )
+    val_contexts, val_targets = corpus.validation
+    if len(val_targets):
+        validation_loss = mean_nll(model, val_contexts, val_targets)
+        pad = corpus.vocabulary.pad_id
+        unigram = UnigramBaseline.fit(train_targets, V, pad)
+        bigram = BigramBaseline.fit(train_contexts[:, -1], train_targets, V, pad)
+        report.update(
+            validation_loss=validation_loss,
+            validation_perplexity=math.exp(min(validation_loss, 700.0)),
+            unigram_perplexity=unigram.perplexity(val_targets),
+            bigram_perplexity=bigram.perplexity(val_contexts[:, -1], val_targets),
+            validation_unknown_rate=float(corpus.unknown[corpus.split :].mean()),
+        )
+    return model, TrainingReport(
+        train_loss=train_loss,
+        train_perplexity=math.exp(min(train_loss, 700.0)),
+        steps=total,
+        epochs=total * min(settings.batch_size, n_train) / n_train,
+        seconds=time.perf_counter() - started,
+        vocabulary_size=V,
+        parameter_count=n_params,
+        training_tokens=n_train,
+        validation_tokens=len(val_targets),
+        loss_history=history,
+        settings=settings,
+        **report,
+    )
