@@ -6,6 +6,7 @@ uses when no config is passed; tests build `Config(...)` directly.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields
 from typing import Mapping
 
@@ -15,6 +16,7 @@ PREFIX = "NEURONHUB_"
 @dataclass(frozen=True)
 class Config:
     database_url: str = field(default="sqlite:///data/neuronhub.db", metadata={"doc": "SQLAlchemy URL: sqlite:///path or postgresql://user:pass@host/db"})
+    database_connect_retry: int = field(default=5, metadata={"doc": "seconds a refused PostgreSQL connection is retried (a restart, a failover) before requests get 503; at most half of NEURONHUB_REQUEST_TIMEOUT"})
     seed_demo: bool = field(default=True, metadata={"doc": "add the demo neurons and networks when the store is empty"})
     max_body_bytes: int = field(default=32 * 1024 * 1024, metadata={"doc": "largest request body in bytes (413 above)"})
     max_batch_rows: int = field(default=4096, metadata={"doc": "most input vectors in one evaluate/forward request"})
@@ -29,6 +31,19 @@ class Config:
     threads: int = field(default=1, metadata={"doc": "threads per worker (numpy work is CPU-bound: keep 1)"})
     worker_timeout: int = field(default=60, metadata={"doc": "seconds before gunicorn restarts a silent worker"})
     blas_threads: int = field(default=1, metadata={"doc": "BLAS threads per worker (1 with one worker per core)"})
+    graceful_timeout: int = field(default=30, metadata={"doc": "seconds workers get to finish their requests after SIGTERM before they are killed"})
+    max_requests: int = field(default=10000, metadata={"doc": "requests after which a worker is replaced (0: never)"})
+    max_requests_jitter: int = field(default=1000, metadata={"doc": "random extra requests per worker before replacement, so workers do not restart together"})
+    request_timeout: int = field(default=30, metadata={"doc": "seconds a request may run before it is answered 503 deadline-exceeded (0: no deadline); must be below NEURONHUB_WORKER_TIMEOUT"})
+    # access control and limits (docs/deploy.md)
+    admin_keys: str = field(default="", repr=False, metadata={"doc": "comma-separated API keys that may write (PUT, DELETE, state-changing POST) and read; setting any key turns authentication on"})
+    read_keys: str = field(default="", repr=False, metadata={"doc": "comma-separated API keys that may only read and evaluate"})
+    keys_file: str = field(default="", metadata={"doc": "file of API keys, one `admin KEY` or `read KEY` per line (KEY may be `sha256:HEX`); re-read when it changes, no restart needed"})
+    require_read_key: bool = field(default=False, metadata={"doc": "reads and evaluations need a read or admin key too (otherwise only writes need a key)"})
+    cors_origins: str = field(default="", metadata={"doc": "comma-separated browser origins (https://app.example.com) allowed by CORS; empty: CORS off"})
+    cors_max_age: int = field(default=600, metadata={"doc": "seconds browsers may cache a CORS preflight answer"})
+    rate_limit: str = field(default="", metadata={"doc": "requests per API key or client address per worker process, like 600/minute (second, minute, hour); empty: no limit"})
+    trusted_proxies: int = field(default=0, metadata={"doc": "reverse proxies in front whose X-Forwarded-For/-Proto are trusted (1 behind the compose load balancer)"})
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":
@@ -39,6 +54,60 @@ class Config:
             if raw is not None:
                 values[f.name] = _parse(f.name, raw, type(f.default))
         return cls(**values)
+
+    def __post_init__(self) -> None:
+        if self.request_timeout and self.worker_timeout and self.request_timeout >= self.worker_timeout:
+            raise ValueError(
+                f"{PREFIX}REQUEST_TIMEOUT ({self.request_timeout}) must be below {PREFIX}WORKER_TIMEOUT "
+                f"({self.worker_timeout}), so a slow request gets an answer before gunicorn kills its worker"
+            )
+        self.rate  # validates the format
+        self.cors_origin_set
+        if self.require_read_key and not self.auth_enabled:
+            raise ValueError(f"{PREFIX}REQUIRE_READ_KEY is on but no keys are configured ({PREFIX}ADMIN_KEYS, {PREFIX}READ_KEYS or {PREFIX}KEYS_FILE)")
+
+    @property
+    def connect_retry_seconds(self) -> float:
+        """NEURONHUB_DATABASE_CONNECT_RETRY, capped at half the request deadline (retries are part of a request's time)."""
+        if self.request_timeout:
+            return min(float(self.database_connect_retry), self.request_timeout / 2)
+        return float(self.database_connect_retry)
+
+    @property
+    def auth_enabled(self) -> bool:
+        """True when any API key source is configured: then writes need an admin key."""
+        return bool(_split(self.admin_keys) or _split(self.read_keys) or self.keys_file.strip())
+
+    @property
+    def rate(self) -> tuple[int, int] | None:
+        """NEURONHUB_RATE_LIMIT as (requests, per seconds), or None when there is no limit."""
+        text = self.rate_limit.strip().lower()
+        if not text:
+            return None
+        match = _RATE.fullmatch(text)
+        if not match or int(match["count"]) < 1:
+            raise ValueError(f"{PREFIX}RATE_LIMIT: expected like 600/minute (per second, minute or hour), got {self.rate_limit!r}")
+        return int(match["count"]), _PERIODS[match["unit"]]
+
+    @property
+    def cors_origin_set(self) -> frozenset[str]:
+        origins = frozenset(_split(self.cors_origins))
+        for origin in origins:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{PREFIX}CORS_ORIGINS: expected exact origins like https://app.example.com "
+                    f"(scheme, host, optional port; no path or trailing slash), got {origin!r}"
+                )
+        return origins
+
+
+_RATE = re.compile(r"(?P<count>\d+)\s*/\s*(?P<unit>s|sec|second|m|min|minute|h|hour)")
+_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def _parse(name: str, raw: str, kind: type) -> object:
@@ -63,3 +132,16 @@ def _parse(name: str, raw: str, kind: type) -> object:
 def settings_table() -> list[tuple[str, str, str]]:
     """(variable, default, meaning) rows, for the README table and its test."""
     return [(PREFIX + f.name.upper(), str(f.default), f.metadata["doc"]) for f in fields(Config)]
+
+
+def settings_markdown() -> str:
+    """The settings as a Markdown table (`python -m service.config` prints it, for README/docs)."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for variable, default, doc in settings_table():
+        shown = f"`{default}`" if default else "(empty)"
+        rows.append(f"| `{variable}` | {shown} | {doc.replace('|', '/')} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(settings_markdown(), end="")

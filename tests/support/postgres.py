@@ -4,7 +4,9 @@
 that lives in a temporary directory and is removed afterwards. When the
 environment variable NEURONHUB_TEST_POSTGRES_URL is set, that server is used
 instead and nothing is started. ``fresh_database(url)`` creates a uniquely
-named database on a server and drops it afterwards.
+named database on a server and drops it afterwards. ``private_server()``
+always starts a server of its own and yields a handle that can stop, start
+and restart it (for fault tests; never the session server).
 """
 
 from __future__ import annotations
@@ -48,17 +50,44 @@ def postgres_server(database: str = "neuronhub_test") -> Iterator[str]:
     if external:
         yield external
         return
+    with private_server() as server:
+        _execute_autocommit(server.url("postgres"), f'CREATE DATABASE "{database}"')
+        yield server.url(database)
+
+
+class PostgresServer:
+    """A running private server; stop(), start() and restart() it to test what clients live through."""
+
+    def __init__(self, bindir: Path, root: Path, port: int) -> None:
+        self.bindir, self.root, self.port = bindir, root, port
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://{SERVER_USER}@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        _start(self.bindir, self.root, self.port)
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server; "fast" ends every session with an error, as a restart or failover does."""
+        _stop(self.bindir, self.root, mode)
+
+    def restart(self, mode: str = "fast") -> None:
+        self.stop(mode)
+        self.start()
+
+
+@contextmanager
+def private_server() -> Iterator[PostgresServer]:
+    """Start a throwaway server of its own (whatever NEURONHUB_TEST_POSTGRES_URL says); yield its handle."""
     bindir = find_bindir()
     with _server_directory() as root:
-        port = _free_port()
         _initdb(bindir, root)
-        _start(bindir, root, port)
+        server = PostgresServer(bindir, root, _free_port())
+        server.start()
         try:
-            url = f"postgresql+psycopg://{SERVER_USER}@127.0.0.1:{port}/postgres"
-            _execute_autocommit(url, f'CREATE DATABASE "{database}"')
-            yield f"postgresql+psycopg://{SERVER_USER}@127.0.0.1:{port}/{database}"
+            yield server
         finally:
-            _stop(bindir, root)
+            server.stop("immediate")
 
 
 @contextmanager
@@ -158,9 +187,9 @@ def _start(bindir: Path, root: Path, port: int) -> None:
     )
 
 
-def _stop(bindir: Path, root: Path) -> None:
+def _stop(bindir: Path, root: Path, mode: str = "immediate") -> None:
     subprocess.run(
-        _as_server_user([str(bindir / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate", "-w", "stop"]),
+        _as_server_user([str(bindir / "pg_ctl"), "-D", str(root / "data"), "-m", mode, "-w", "stop"]),
         capture_output=True,
     )
 

@@ -1,0 +1,83 @@
+"""Prometheus metrics for the whole service, correct across gunicorn worker processes.
+
+Code anywhere in the service counts with one line, for example::
+
+    from service import metrics
+    metrics.forward_passes.labels(network=name).inc()
+    metrics.training_jobs.labels(state="succeeded").inc()
+
+Under gunicorn every worker is a separate process, so gunicorn.conf.py runs prometheus-client in
+multiprocess mode: it points PROMETHEUS_MULTIPROC_DIR at a fresh directory before any worker
+starts, each worker writes its samples to memory-mapped files there, `exposition()` adds up the
+files of every worker (live or dead, so counts survive a worker restart), and the master's
+`child_exit` hook calls `mark_process_dead` for gauges. Without that variable (the Flask test
+client, a single process) the default in-process registry is used.
+
+Label values are route templates and stored definition names, never raw paths, so the number of
+series stays bounded by the routes and the definitions an admin created.
+"""
+from __future__ import annotations
+
+import os
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+from prometheus_client.exposition import choose_encoder
+
+MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+http_requests = Counter(
+    "neuronhub_http_requests", "HTTP requests answered by the application, by method, route template and status",
+    ["method", "route", "status"],
+)
+http_request_duration = Histogram(
+    "neuronhub_http_request_duration_seconds", "Time the application took to answer, by method and route template",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+forward_passes = Counter("neuronhub_forward_passes", "Forward-pass requests answered, by network", ["network"])
+predictions = Counter(
+    "neuronhub_predictions", "Input vectors evaluated (one prediction each), by kind (neuron, network) and name", ["kind", "name"],
+)
+neuron_evaluations = Counter("neuronhub_neuron_evaluations", "Neuron evaluation requests answered, by neuron", ["neuron"])
+training_jobs = Counter("neuronhub_training_jobs", "Training jobs that reached a state (queued, running, succeeded, failed)", ["state"])
+training_jobs_running = Gauge(
+    "neuronhub_training_jobs_running", "Training jobs running now in live worker processes", multiprocess_mode="livesum",
+)
+
+
+def count_forward(network: str, rows: int) -> None:
+    """One forward-pass request of `rows` input vectors through `network`."""
+    forward_passes.labels(network=network).inc()
+    predictions.labels(kind="network", name=network).inc(rows)
+
+
+def count_language_request(operation: str, network: str) -> None:
+    """One predict / generate / score / tokenize request on a language network."""
+    predictions.labels(kind=operation, name=network).inc()
+
+
+def count_neuron_evaluation(neuron: str, rows: int) -> None:
+    """One evaluation request of `rows` input vectors through `neuron`."""
+    neuron_evaluations.labels(neuron=neuron).inc()
+    predictions.labels(kind="neuron", name=neuron).inc(rows)
+
+
+def multiprocess_mode() -> bool:
+    return bool(os.environ.get(MULTIPROC_DIR_VARIABLE))
+
+
+def exposition(accept: str | None = None) -> tuple[bytes, str]:
+    """(body, content type) for all worker processes, in the format the scraper's Accept header asks
+    for: Prometheus text 0.0.4 by default, OpenMetrics or text 1.0.0 when asked."""
+    encode, content_type = choose_encoder(accept or "")
+    if multiprocess_mode():
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return encode(registry), content_type
+    return encode(REGISTRY), content_type
+
+
+def mark_process_dead(pid: int) -> None:
+    """For gunicorn's child_exit hook: drop a dead worker's live gauges (its counters stay counted)."""
+    if multiprocess_mode():
+        multiprocess.mark_process_dead(pid)
