@@ -11,6 +11,7 @@ ensure_venv() {
   if [ ! -e "$stamp" ]; then
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet -e ".${extras:+[$extras]}"
+    if [ "$extras" = test ]; then .venv/bin/python -m pip install --quiet -e sdk; fi
     touch "$stamp"
   fi
 }

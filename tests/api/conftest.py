@@ -2,6 +2,9 @@ import pytest
 
 from service import create_app
 from service.config import Config
+from tests.contract.openapi_contract import Contract, checking_client
+
+CONTRACT = Contract.from_file()
 
 
 @pytest.fixture
@@ -18,4 +21,5 @@ def app(config):
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    """Every response this client gets must be one openapi.yaml documents (status, headers, body)."""
+    return checking_client(app, CONTRACT)

@@ -1,0 +1,75 @@
+"""Client: the entry point."""
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+import requests
+
+from . import _decode
+from . import _operations as op
+from ._http import Transport
+from ._jobs import Jobs
+from ._models import HealthStatus
+from ._networks import Networks
+from ._neurons import Neurons
+from ._retry import RetryPolicy
+
+
+class Client:
+    """A Neuronhub client. Use it as a context manager, or call close().
+
+        with Client("http://127.0.0.1:8000") as client:
+            client.networks.forward("xor", [[0, 1], [1, 1]])
+            job = client.jobs.wait(client.networks.train("lm", text=corpus).id)
+            client.networks.predict("lm", "the neuron").words
+
+    timeout: seconds for each HTTP request (to connect, and between bytes of the answer).
+    max_retries: how often an idempotent request is sent again after a connection error, a
+    timeout, 429 or 5xx, with exponential backoff and jitter (Retry-After honoured, capped).
+    api_key: sent as `Authorization: Bearer <api_key>`.
+    """
+
+    def __init__(self, base_url: str, api_key: str | None = None, timeout: float = 10.0, max_retries: int = 2, *,
+                 retry: RetryPolicy | None = None, session: requests.Session | None = None) -> None:
+        policy = retry or RetryPolicy(max_retries=max_retries)
+        self._transport = Transport(base_url, api_key=api_key, timeout=timeout, retry=policy, session=session)
+        self.neurons = Neurons(self._transport)
+        self.networks = Networks(self._transport)
+        self.jobs = Jobs(self._transport)
+
+    @property
+    def base_url(self) -> str:
+        return self._transport.base_url
+
+    def health(self) -> HealthStatus:
+        """Liveness: HealthStatus(status="ok") while the service process answers."""
+        return _decode.decoded(self._transport.send(op.HEALTHZ), _decode.health_status)
+
+    def ready(self) -> HealthStatus:
+        """Readiness: HealthStatus(status="ready"); raises ServiceUnavailableError while the database is down."""
+        return _decode.decoded(self._transport.send(op.READYZ), _decode.health_status)
+
+    def openapi_document(self) -> dict[str, Any]:
+        """The service's OpenAPI document (GET /openapi.json)."""
+        document = _decode.json_body(self._transport.send(op.GET_OPENAPI_JSON))
+        if not isinstance(document, dict):
+            raise TypeError(f"expected an OpenAPI document, got {type(document).__name__}")
+        return document
+
+    def openapi_yaml(self) -> str:
+        """The service's OpenAPI document as committed (GET /openapi.yaml)."""
+        return self._transport.send(op.GET_OPENAPI_YAML).content.decode("utf-8")
+
+    def metrics(self) -> str:
+        """The service's Prometheus metrics, as text (GET /metrics)."""
+        return self._transport.send(op.GET_METRICS).content.decode("utf-8")
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()

@@ -1,0 +1,245 @@
+"""JSON answers -> the dataclasses in _models. Anything unexpected becomes UnexpectedResponseError."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable, TypeVar, cast
+
+import requests
+
+from ._errors import UnexpectedResponseError
+from ._models import (Activation, ContextReading, DType, Evaluation, ForwardResult, GeneratedWord, Generation, HealthStatus,
+                      Job, JobError, JobProgress, JobState, Layer, LayerTrace, Matrix, Network, NetworkSummary, Neuron,
+                      NeuronActivation, NeuronSummary, Page, Prediction, Punctuation, Score, StopReason, Tokenization,
+                      TrainingResult, TrainingSettings, Vector, WordProbability)
+
+T = TypeVar("T")
+
+
+def json_body(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise UnexpectedResponseError(f"{response.request.method} {response.url}: expected JSON, got {response.text[:200]!r}") from None
+
+
+def decoded(response: requests.Response, decode: Callable[[Any], T]) -> T:
+    body = json_body(response)
+    try:
+        return decode(body)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise UnexpectedResponseError(
+            f"{response.request.method} {response.url}: the answer does not match the API ({type(exc).__name__}: {exc}): {response.text[:300]}"
+        ) from exc
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"expected a number, got {value!r}")
+    return float(value)
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {value!r}")
+    return value
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {value!r}")
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {value!r}")
+    return value
+
+
+def _optional(value: Any, decode: Callable[[Any], T]) -> T | None:
+    return None if value is None else decode(value)
+
+
+def _list(value: Any, item: Callable[[Any], T]) -> tuple[T, ...]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {value!r}")
+    return tuple(item(v) for v in value)
+
+
+def _vector(value: Any) -> Vector:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list of numbers, got {value!r}")
+    return tuple(_number(v) for v in value)
+
+
+def _matrix(value: Any) -> Matrix:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list of lists of numbers, got {value!r}")
+    return tuple(_vector(row) for row in value)
+
+
+def _rows(value: Any) -> tuple[Matrix, bool]:
+    """A vector (one input) or a matrix (a batch) -> (one row per input vector, batched)."""
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        return _matrix(value), True
+    return (_vector(value),), False
+
+
+def _timestamp(value: Any) -> datetime:
+    return datetime.fromisoformat(_str(value).replace("Z", "+00:00"))
+
+
+def _meta(body: dict[str, Any]) -> dict[str, Any]:
+    return {"revision": _int(body["revision"]), "created_at": _timestamp(body["created_at"]), "updated_at": _timestamp(body["updated_at"])}
+
+
+def neuron(body: dict[str, Any]) -> Neuron:
+    return Neuron(name=_str(body["name"]), weights=_vector(body["weights"]), bias=_number(body["bias"]),
+                  activation=cast(NeuronActivation, _str(body["activation"])), description=_str(body["description"]), **_meta(body))
+
+
+def neuron_summary(body: dict[str, Any]) -> NeuronSummary:
+    return NeuronSummary(name=_str(body["name"]), activation=cast(NeuronActivation, _str(body["activation"])),
+                         input_size=_int(body["input_size"]), description=_str(body["description"]), **_meta(body))
+
+
+def _sizes(body: dict[str, Any]) -> dict[str, Any]:
+    return {"input_size": _int(body["input_size"]), "output_size": _int(body["output_size"]),
+            "layer_sizes": tuple(_int(n) for n in body["layer_sizes"]), "parameter_count": _int(body["parameter_count"])}
+
+
+def _language_sizes(body: dict[str, Any]) -> dict[str, Any]:
+    return {"vocabulary_size": _optional(body.get("vocabulary_size"), _int), "context_size": _optional(body.get("context_size"), _int)}
+
+
+def network(body: dict[str, Any]) -> Network:
+    layers = tuple(Layer(_matrix(layer["weights"]), _vector(layer["biases"]), cast(Activation, _str(layer["activation"])))
+                   for layer in body["layers"])
+    return Network(name=_str(body["name"]), layers=layers, dtype=cast(DType, _str(body["dtype"])),
+                   description=_str(body["description"]), **_sizes(body), **_meta(body),
+                   vocabulary=_optional(body.get("vocabulary"), lambda words: _list(words, _str)),
+                   embeddings=_optional(body.get("embeddings"), _matrix),
+                   punctuation=_optional(body.get("punctuation"), lambda p: cast(Punctuation, _str(p))), **_language_sizes(body))
+
+
+def network_summary(body: dict[str, Any]) -> NetworkSummary:
+    return NetworkSummary(name=_str(body["name"]), dtype=cast(DType, _str(body["dtype"])), description=_str(body["description"]),
+                          **_sizes(body), **_meta(body), **_language_sizes(body))
+
+
+def page(item: Callable[[dict[str, Any]], T]) -> Callable[[dict[str, Any]], Page[T]]:
+    def decode(body: dict[str, Any]) -> Page[T]:
+        cursor = body["next_cursor"]
+        return Page(tuple(item(i) for i in body["items"]), None if cursor is None else _str(cursor))
+    return decode
+
+
+def evaluation(body: dict[str, Any]) -> Evaluation:
+    contributions, batched = _rows(body["contributions"])
+    weighted_sums = _vector(body["weighted_sum"]) if batched else (_number(body["weighted_sum"]),)
+    outputs = _vector(body["output"]) if batched else (_number(body["output"]),)
+    return Evaluation(name=_str(body["name"]), revision=_int(body["revision"]), activation=cast(NeuronActivation, _str(body["activation"])),
+                      bias=_number(body["bias"]), batched=batched, contributions=contributions, weighted_sums=weighted_sums, outputs=outputs)
+
+
+def _layer_trace(body: dict[str, Any]) -> LayerTrace:
+    return LayerTrace(layer=_int(body["layer"]), activation=cast(Activation, _str(body["activation"])),
+                      weighted_sums=_rows(body["weighted_sums"])[0], activations=_rows(body["activations"])[0])
+
+
+def forward_result(body: dict[str, Any]) -> ForwardResult:
+    outputs, batched = _rows(body["outputs"])
+    trace = tuple(_layer_trace(step) for step in body["trace"]) if "trace" in body else None
+    return ForwardResult(name=_str(body["name"]), revision=_int(body["revision"]), dtype=cast(DType, _str(body["dtype"])),
+                         batched=batched, outputs=outputs, trace=trace)
+
+
+def _context_reading(body: dict[str, Any]) -> ContextReading:
+    return ContextReading(tokens=_list(body["tokens"], _str), ids=_list(body["ids"], _int), unknown=_list(body["unknown"], _bool),
+                          padding=_int(body["padding"]), text_tokens=_int(body["text_tokens"]))
+
+
+def _word_probability(body: dict[str, Any]) -> WordProbability:
+    return WordProbability(word=_str(body["word"]), id=_int(body["id"]), probability=_number(body["probability"]),
+                           log_probability=_number(body["log_probability"]))
+
+
+def prediction(body: dict[str, Any]) -> Prediction:
+    return Prediction(name=_str(body["name"]), revision=_int(body["revision"]), context=_context_reading(body["context"]),
+                      words=_list(body["words"], _word_probability), temperature=_number(body["temperature"]))
+
+
+def _generated_word(body: dict[str, Any]) -> GeneratedWord:
+    return GeneratedWord(word=_str(body["word"]), id=_int(body["id"]), probability=_number(body["probability"]),
+                         sampling_probability=_number(body["sampling_probability"]))
+
+
+def generation(body: dict[str, Any]) -> Generation:
+    return Generation(name=_str(body["name"]), revision=_int(body["revision"]), prompt=_context_reading(body["prompt"]),
+                      text=_str(body["text"]), continuation=_str(body["continuation"]), words=_list(body["words"], _generated_word),
+                      stop_reason=cast(StopReason, _str(body["stop_reason"])), seed=_int(body["seed"]))
+
+
+def score(body: dict[str, Any]) -> Score:
+    return Score(name=_str(body["name"]), revision=_int(body["revision"]), tokens=_list(body["tokens"], _str),
+                 log_probabilities=_vector(body["log_probabilities"]), unknown=_list(body["unknown"], _bool),
+                 mean_nll=_number(body["mean_nll"]), perplexity=_number(body["perplexity"]), unknown_rate=_number(body["unknown_rate"]))
+
+
+def tokenization(body: dict[str, Any]) -> Tokenization:
+    encoded = "tokens" in body
+    return Tokenization(name=_str(body["name"]), revision=_int(body["revision"]), text=_str(body["text"]), ids=_list(body["ids"], _int),
+                        tokens=_list(body["tokens"], _str) if encoded else None,
+                        unknown=_list(body["unknown"], _bool) if encoded else None)
+
+
+def _loss_history(value: Any) -> tuple[tuple[int, float], ...]:
+    def point(pair: Any) -> tuple[int, float]:
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise TypeError(f"expected [step, loss], got {pair!r}")
+        return _int(pair[0]), _number(pair[1])
+    return _list(value, point)
+
+
+def training_settings(body: dict[str, Any]) -> TrainingSettings:
+    if not isinstance(body, dict):
+        raise TypeError(f"expected the training settings, got {body!r}")
+    known = TrainingSettings.__dataclass_fields__
+    settings = {name: value for name, value in body.items() if name in known}  # a newer service may add settings
+    if isinstance(settings.get("betas"), list):
+        settings["betas"] = tuple(settings["betas"])
+    return TrainingSettings(**settings)
+
+
+def _training_result(body: dict[str, Any]) -> TrainingResult:
+    def maybe(name: str) -> float | None:
+        return _optional(body[name], _number)
+
+    return TrainingResult(
+        network=_str(body["network"]), revision=_int(body["revision"]), train_loss=_number(body["train_loss"]),
+        train_perplexity=_number(body["train_perplexity"]), validation_loss=maybe("validation_loss"),
+        validation_perplexity=maybe("validation_perplexity"), unigram_perplexity=maybe("unigram_perplexity"),
+        bigram_perplexity=maybe("bigram_perplexity"), validation_unknown_rate=maybe("validation_unknown_rate"),
+        steps=_int(body["steps"]), epochs=_number(body["epochs"]), seconds=_number(body["seconds"]),
+        vocabulary_size=_int(body["vocabulary_size"]), parameter_count=_int(body["parameter_count"]),
+        training_tokens=_int(body["training_tokens"]), validation_tokens=_int(body["validation_tokens"]),
+        loss_history=_loss_history(body["loss_history"]), settings=training_settings(body["settings"]),
+    )
+
+
+def _job_error(body: dict[str, Any]) -> JobError:
+    return JobError(title=_str(body["title"]), detail=_str(body["detail"]), field=_optional(body.get("field"), _str))
+
+
+def job(body: dict[str, Any]) -> Job:
+    progress = body["progress"]
+    return Job(id=_str(body["id"]), kind=_str(body["kind"]), network=_str(body["network"]), state=cast(JobState, _str(body["state"])),
+               progress=JobProgress(step=_int(progress["step"]), total_steps=_int(progress["total_steps"])),
+               loss=_optional(body["loss"], _number), loss_history=_loss_history(body["loss_history"]),
+               settings=_optional(body["settings"], training_settings), result=_optional(body["result"], _training_result),
+               error=_optional(body["error"], _job_error), created_at=_timestamp(body["created_at"]),
+               started_at=_optional(body["started_at"], _timestamp), finished_at=_optional(body["finished_at"], _timestamp))
+
+
+def health_status(body: dict[str, Any]) -> HealthStatus:
+    return HealthStatus(_str(body["status"]))

@@ -1,0 +1,43 @@
+"""The e2e tests' real gunicorn, with its logs in files.
+
+Server pipes gunicorn's output and reads it only when stopped; thousands of requests would fill the
+pipe with access-log lines and stall every worker. GUNICORN_CMD_ARGS (which overrides
+gunicorn.conf.py) sends the logs to files instead.
+"""
+from __future__ import annotations
+
+import shlex
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from tests.e2e.conftest import Server
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    port: int
+    error_log: Path
+    database: Path  # the SQLite file
+
+    def errors(self, last: int = 4000) -> str:
+        return self.error_log.read_text(errors="replace")[-last:] if self.error_log.exists() else ""
+
+
+@contextmanager
+def live_server(directory: Path, **env: str) -> Iterator[LiveServer]:
+    """gunicorn with the repository's gunicorn.conf.py and two workers on a fresh, empty SQLite file in `directory`."""
+    access_log, error_log, database = directory / "access.log", directory / "error.log", directory / "live.db"
+    server = Server({
+        "NEURONHUB_DATABASE_URL": f"sqlite:///{database}",
+        "NEURONHUB_WORKERS": "2",
+        "NEURONHUB_SEED_DEMO": "false",  # an empty store: quick to start, and every test sees only its own data
+        "GUNICORN_CMD_ARGS": f"--access-logfile {shlex.quote(str(access_log))} --error-logfile {shlex.quote(str(error_log))}",
+        **env,
+    })
+    try:
+        yield LiveServer(server.url, server.port, error_log, database)
+    finally:
+        server.stop()
