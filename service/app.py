@@ -6,12 +6,14 @@ import re
 import uuid
 
 from flask import Flask, Response, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .api import definitions, evaluation, health
+from .api import auth, cors, deadline, definitions, demo, evaluation, health, language, monitoring, ratelimit, spec, training
 from .api.context import Services
 from .api.problems import Problem, problem_response, register_error_handlers
 from .catalog import CompiledCache
 from .config import Config
+from .jobs import TrainingRunner, fail_abandoned_jobs
 from .store import Store, StoreUnavailable
 
 log = logging.getLogger("neuronhub")
@@ -25,13 +27,15 @@ def create_app(config: Config | None = None) -> Flask:
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
-    store = Store(config.database_url)
-    app.extensions["neuronhub"] = Services(config, store, CompiledCache(store, config.cache_size))
+    store = Store(config.database_url, connect_retry_seconds=config.connect_retry_seconds)
+    app.extensions["neuronhub"] = Services(config, store, CompiledCache(store, config.cache_size), TrainingRunner(store))
 
     register_error_handlers(app)
 
     @app.errorhandler(StoreUnavailable)
     def _store_unavailable(exc: StoreUnavailable) -> Response:
+        if deadline.expired():  # the database wait was cut short by the request deadline
+            return problem_response(deadline.deadline_problem())
         log.warning("database unavailable: %s", exc)
         return problem_response(
             Problem(503, "database-unavailable", "Service Unavailable", "the database does not answer; try again shortly", headers={"Retry-After": "1"})
@@ -47,12 +51,26 @@ def create_app(config: Config | None = None) -> Flask:
         response.headers["X-Request-ID"] = g.get("request_id", "")
         return response
 
+    monitoring.install(app)  # first: counts and times the early answers of the hooks below too
+    cors.install(app, config)
+    auth.install(app, config)
+    ratelimit.install(app, config)
+    if config.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies, x_proto=config.trusted_proxies)  # type: ignore[method-assign]
+
     app.register_blueprint(health.bp)
     app.register_blueprint(definitions.bp)
     app.register_blueprint(evaluation.bp)
+    app.register_blueprint(language.bp)
+    app.register_blueprint(training.bp)
+    app.register_blueprint(spec.bp)
+    deadline.install(app, config.request_timeout, config.threads, store)  # last: disarms first
 
     try:
         store.ensure_schema()
+        fail_abandoned_jobs(store)
+        if config.seed_demo:
+            demo.seed(store)
     except StoreUnavailable as exc:
         log.warning("database not reachable at start-up (%s); /readyz says 503 until it is", exc)
     return app

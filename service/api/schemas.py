@@ -1,12 +1,13 @@
 """Request schemas: parse and validate bodies, with errors keyed by field path."""
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ..engine.activations import ACTIVATIONS
-from .fields import Inputs, Matrix, Number, StrictBoolean, Vector, describe
+from .fields import Inputs, Integer, Matrix, Number, StrictBoolean, Vector, describe
 from .problems import validation_problem
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -57,7 +58,7 @@ def description_field() -> fields.Field:
     return StrictString(load_default="", validate=validate.Length(max=MAX_DESCRIPTION, error=f"expected at most {MAX_DESCRIPTION} characters"))
 
 
-DEFINITION_READ_ONLY = frozenset({"name", "revision", "created_at", "updated_at", "kind", "input_size", "output_size", "layer_sizes", "parameter_count"})
+DEFINITION_READ_ONLY = frozenset({"name", "revision", "created_at", "updated_at", "kind", "input_size", "output_size", "layer_sizes", "parameter_count", "vocabulary_size"})
 
 
 class NeuronSchema(StrictSchema):
@@ -79,6 +80,11 @@ class NetworkSchema(StrictSchema):
     layers = fields.List(fields.Nested(LayerSchema), required=True, error_messages={"required": "required: expected a list of layers"})
     dtype = StrictString(load_default="float64", validate=validate.OneOf(["float64", "float32"], error="expected float64 or float32, got {input!r}"))
     description = description_field()
+    # language networks (all three together)
+    vocabulary = fields.List(StrictString(), load_default=None)
+    embeddings = Matrix(load_default=None)
+    context_size = Integer(load_default=None)
+    punctuation = StrictString(load_default=None, validate=validate.OneOf(["keep", "drop"], error="expected keep or drop, got {input!r}"))
 
     @post_load
     def _default_biases(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -99,11 +105,20 @@ class ForwardSchema(StrictSchema):
     trace = StrictBoolean(load_default=False)
 
 
+class QueryInteger(fields.Integer):
+    """A whole number in ASCII digits: int() alone would also take "1_0", " 5", "+5" or "٥"."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if not (isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value)):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class ListQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    limit = fields.Integer(load_default=50, strict=False, validate=validate.Range(min=1), error_messages={"invalid": "expected a whole number"})
+    limit = QueryInteger(load_default=50, strict=False, validate=validate.Range(min=1), error_messages={"invalid": "expected a whole number"})
     cursor = fields.String(load_default=None)
 
 
@@ -131,3 +146,44 @@ def _reword(message: str, path: str) -> str:
     if message == "Invalid input type.":
         return "expected a JSON object"
     return message
+
+
+class PredictSchema(StrictSchema):
+    context = StrictString(required=True, validate=validate.Length(max=100_000, error="expected at most 100000 characters"))
+    top_k = Integer(load_default=5)
+    temperature = Number(load_default=1.0)
+
+
+class GenerateSchema(StrictSchema):
+    prompt = StrictString(load_default="", validate=validate.Length(max=100_000, error="expected at most 100000 characters"))
+    max_words = Integer(load_default=20)
+    temperature = Number(load_default=1.0)
+    top_k = Integer(load_default=None, allow_none=True)
+    top_p = Number(load_default=None, allow_none=True)
+    seed = Integer(load_default=None, allow_none=True)
+
+
+class ScoreSchema(StrictSchema):
+    text = StrictString(required=True)
+
+
+class TokenizeSchema(StrictSchema):
+    text = StrictString(load_default=None)
+    ids = fields.List(Integer(), load_default=None)
+
+    @validates_schema
+    def _one_of(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if (data["text"] is None) == (data["ids"] is None):
+            raise ValidationError("expected exactly one of text (to encode) or ids (to decode)", "text")
+
+
+class TrainSchema(StrictSchema):
+    text = StrictString(load_default=None)
+    texts = fields.List(StrictString(), load_default=None)
+    settings = fields.Dict(load_default=dict)
+    description = description_field()
+
+    @validates_schema
+    def _one_of(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if (data["text"] is None) == (data["texts"] is None):
+            raise ValidationError("expected exactly one of text (one document) or texts (a list of documents)", "text")
