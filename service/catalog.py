@@ -1,10 +1,11 @@
 """Definitions as the store keeps them, as the engine runs them, and as the API shows them.
 
 A definition is stored as JSON metadata (`spec`) plus its numbers as binary arrays. Compiled engine
-objects are cached per process, keyed by (kind, name, revision): every lookup first asks the store
-for the current revision (one indexed read, no weights), so a write made by another worker or
-replica is seen on the very next request, while an unchanged definition is never re-read or
-re-parsed.
+objects are cached per process (CompiledCache): a lookup asks the store for the current revision
+(one indexed read, no weights) only when the store's change token says something was committed
+since the entry was last checked, so a write made by another worker or replica is seen on the very
+next request, an unchanged definition is never re-read or re-parsed, and a steady state costs no
+database round trip.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from typing import Any, Callable, Generic, TypeVar
 
 import numpy as np
 
+from .engine.errors import EngineError
+from .engine.language import LanguageModel
 from .engine.network import Layer, Network
 from .engine.neuron import Neuron
 from .store import Record, RecordSummary, Store
@@ -57,23 +60,65 @@ def neuron_summary(summary: RecordSummary) -> dict[str, Any]:
 
 
 # --- networks --------------------------------------------------------------------------------
+# A network's arrays are [W0, b0, W1, b1, ...] in its dtype; a language network adds its embedding
+# table last, and its spec carries "language": {vocabulary, context_size, punctuation}.
+
+LANGUAGE_FIELDS = ("vocabulary", "embeddings", "context_size")
+
+
+@dataclass(frozen=True)
+class CompiledNetwork:
+    network: Network
+    language: LanguageModel | None  # set for language networks
+
 
 def network_to_record(data: dict[str, Any]) -> tuple[dict[str, Any], list[np.ndarray]]:
+    """Validated request data -> (spec, arrays). Compiling first proves the definition is usable."""
     network = Network([Layer(l["weights"], l["biases"], l["activation"]) for l in data["layers"]], data["dtype"])
-    spec = {
+    return compiled_network_record(network, _language_model(network, data), data["description"])
+
+
+def compiled_network_record(network: Network, language: LanguageModel | None, description: str) -> tuple[dict[str, Any], list[np.ndarray]]:
+    spec: dict[str, Any] = {
         "dtype": network.dtype,
-        "description": data["description"],
+        "description": description,
         "layers": [{"activation": l.activation, "inputs": l.input_size, "neurons": l.size} for l in network.layers],
         "parameter_count": network.parameter_count,
     }
     arrays = [a for layer in network.layers for a in (layer.weights, layer.biases)]
+    if language is not None:
+        spec["language"] = {
+            "vocabulary": list(language.vocabulary.words),
+            "context_size": language.context_size,
+            "punctuation": language.punctuation,
+        }
+        spec["parameter_count"] = language.parameter_count
+        arrays.append(language.embeddings)
     return spec, arrays
 
 
-def compile_network(record: Record) -> Network:
-    arrays = record.arrays
-    layers = [Layer(arrays[2 * i], arrays[2 * i + 1], l["activation"]) for i, l in enumerate(record.spec["layers"])]
-    return Network(layers, record.spec["dtype"])
+def _language_model(network: Network, data: dict[str, Any]) -> LanguageModel | None:
+    given = [f for f in LANGUAGE_FIELDS if data.get(f) is not None]
+    if not given:
+        if data.get("punctuation") is not None:
+            raise EngineError("punctuation", "only a language network (with vocabulary, embeddings, context_size) has a tokenizer")
+        return None
+    missing = [f for f in LANGUAGE_FIELDS if f not in given]
+    if missing:
+        raise EngineError(missing[0], f"required for a language network (it has {', '.join(given)})")
+    return LanguageModel(data["vocabulary"], data["embeddings"], data["context_size"], network, data.get("punctuation") or "keep")
+
+
+def compile_network(record: Record) -> CompiledNetwork:
+    arrays, spec = record.arrays, record.spec
+    layers = [Layer(arrays[2 * i], arrays[2 * i + 1], l["activation"]) for i, l in enumerate(spec["layers"])]
+    network = Network(layers, spec["dtype"])
+    language = spec.get("language")
+    if language is None:
+        return CompiledNetwork(network, None)
+    # a copy: the compiled model then holds no view into the record's blob, which is freed
+    model = LanguageModel(language["vocabulary"], arrays[-1].copy(), language["context_size"], network, language["punctuation"])
+    return CompiledNetwork(network, model)
 
 
 def network_resource(record: Record) -> dict[str, Any]:
@@ -82,8 +127,11 @@ def network_resource(record: Record) -> dict[str, Any]:
         {"weights": record.arrays[2 * i].tolist(), "biases": record.arrays[2 * i + 1].tolist(), "activation": l["activation"]}
         for i, l in enumerate(spec["layers"])
     ]
-    return {"name": record.name, "layers": layers, "dtype": spec["dtype"], "description": spec["description"],
-            **_network_sizes(spec), **_meta(record)}
+    body = {"name": record.name, "layers": layers, "dtype": spec["dtype"], "description": spec["description"]}
+    if "language" in spec:
+        language = spec["language"]
+        body.update(vocabulary=language["vocabulary"], embeddings=record.arrays[-1].tolist(), punctuation=language["punctuation"])
+    return {**body, **_network_sizes(spec), **_meta(record)}
 
 
 def network_summary(summary: RecordSummary) -> dict[str, Any]:
@@ -93,12 +141,16 @@ def network_summary(summary: RecordSummary) -> dict[str, Any]:
 
 def _network_sizes(spec: dict[str, Any]) -> dict[str, Any]:
     layers = spec["layers"]
-    return {
+    sizes = {
         "input_size": layers[0]["inputs"],
         "output_size": layers[-1]["neurons"],
         "layer_sizes": [layers[0]["inputs"]] + [l["neurons"] for l in layers],
         "parameter_count": spec["parameter_count"],
     }
+    if "language" in spec:
+        sizes["vocabulary_size"] = len(spec["language"]["vocabulary"])
+        sizes["context_size"] = spec["language"]["context_size"]
+    return sizes
 
 
 def _meta(record: Record | RecordSummary) -> dict[str, Any]:
@@ -117,30 +169,56 @@ class Compiled(Generic[T]):
     model: T
 
 
+@dataclass
+class _Entry:
+    revision: int
+    model: Any
+    token: object | None  # the store's change token when the revision was last read; None: unknown
+
+
 class CompiledCache:
-    """LRU of compiled definitions keyed by (kind, name, revision)."""
+    """LRU of compiled definitions: one entry per (kind, name), at the revision last read.
+
+    A lookup is answered from memory when the store's change token (Store.change_token) is still the
+    one taken when the entry's revision was last read: nothing was committed since, by any worker or
+    replica, so the revision is current. Otherwise the current revision is read again (one indexed
+    read, no weights), and the definition re-read and recompiled only when the revision changed. A
+    store that cannot tell (token None) is asked for the revision on every lookup.
+    """
 
     def __init__(self, store: Store, capacity: int) -> None:
         self._store = store
         self._capacity = capacity
-        self._entries: OrderedDict[tuple[str, str, int], Any] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, kind: str, name: str, compile: Callable[[Record], T]) -> Compiled[T] | None:
+        key = (kind, name)
+        token = self._store.change_token()  # before reading what it vouches for
+        if token is not None:
+            with self._lock:
+                entry = self._entries.get(key)
+                if entry is not None and entry.token == token:
+                    self._entries.move_to_end(key)
+                    return Compiled(entry.revision, entry.model)
         revision = self._store.current_revision(kind, name)
-        if revision is None:
-            return None
-        key = (kind, name, revision)
         with self._lock:
-            if key in self._entries:
+            entry = self._entries.get(key)
+            if revision is None:
+                if entry is not None:
+                    del self._entries[key]
+                return None
+            if entry is not None and entry.revision == revision:
+                entry.token = token
                 self._entries.move_to_end(key)
-                return Compiled(revision, self._entries[key])
+                return Compiled(revision, entry.model)
         record = self._store.get(kind, name)
         if record is None:
             return None
         model = compile(record)
         with self._lock:
-            self._entries[(kind, name, record.revision)] = model
+            self._entries[key] = _Entry(record.revision, model, token)
+            self._entries.move_to_end(key)
             while len(self._entries) > self._capacity:
                 self._entries.popitem(last=False)
         return Compiled(record.revision, model)

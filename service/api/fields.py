@@ -49,6 +49,17 @@ class Number(fields.Field):
         return float(value)
 
 
+class Integer(fields.Field):
+    """A JSON whole number (not 3.0, not "3", not true)."""
+
+    default_error_messages = {"required": "required: expected a whole number", "null": "expected a whole number, got null"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if type(value) is not int:
+            raise ValidationError(f"expected a whole number, got {describe(value)}")
+        return value
+
+
 class StrictBoolean(fields.Field):
     default_error_messages = {"null": "expected true or false, got null"}
 
@@ -95,6 +106,25 @@ class Inputs(fields.Field):
         if isinstance(value, list) and value and isinstance(value[0], list):
             return as_matrix(value), True
         return as_vector(value)[None, :], False
+
+
+def quick_inputs(value: Any) -> tuple[np.ndarray, bool] | None:
+    """What Inputs gives for a well-formed value, without marshmallow's machinery; None for anything
+    else (the schema then finds and words the errors)."""
+    if type(value) is not list or not value:
+        return None
+    first = value[0]
+    if type(first) is list:
+        width = len(first)
+        if not width:
+            return None
+        for row in value:
+            if type(row) is not list or len(row) != width or not set(map(type, row)) <= _NUMBER_TYPES:
+                return None
+        return np.array(value, dtype=np.float64), True
+    if not set(map(type, value)) <= _NUMBER_TYPES:
+        return None
+    return np.array(value, dtype=np.float64)[None, :], False
 
 
 def as_vector(value: Any, max_length: int | None = None) -> np.ndarray:

@@ -2,6 +2,10 @@
 
 Every function takes a float array ``z`` of shape (batch, n) and returns a new array of the same
 shape and dtype. All are numerically stable for any finite input: no overflow warnings, no NaN.
+
+IN_PLACE holds the same functions for a caller that owns ``z`` and no longer needs it (a forward pass
+without a trace): they may overwrite ``z`` and return it, and give bitwise the values of their
+ACTIVATIONS counterparts, without the temporaries (tests/engine/test_activations.py checks both).
 """
 from __future__ import annotations
 
@@ -63,13 +67,67 @@ def gelu_tanh(z: np.ndarray) -> np.ndarray:
 
 def softmax(z: np.ndarray) -> np.ndarray:
     """softmax over the last axis, shifted by the row maximum so exp never overflows."""
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    return softmax_(z - z.max(axis=-1, keepdims=True), shifted=True)
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
     shifted = z - z.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+# --- in place: z is overwritten (or used as scratch) and the result returned -------------------------
+
+def identity_(z: np.ndarray) -> np.ndarray:
+    return z
+
+
+def relu_(z: np.ndarray) -> np.ndarray:
+    return np.maximum(z, 0, out=z)
+
+
+def leaky_relu_(z: np.ndarray) -> np.ndarray:
+    return np.multiply(z, z.dtype.type(LEAKY_RELU_SLOPE), out=z, where=z < 0)
+
+
+def sigmoid_(z: np.ndarray) -> np.ndarray:
+    negative = z < 0
+    e = np.abs(z)
+    np.negative(e, out=e)
+    np.exp(e, out=e)  # e^-|z|
+    np.add(e, 1, out=z)  # 1 + e; z itself is not needed any more
+    np.divide(e, z, out=e)  # e/(1+e): the value for z < 0
+    np.divide(1, z, out=z)  # 1/(1+e): the value for z >= 0
+    np.copyto(z, e, where=negative)
+    return z
+
+
+def tanh_(z: np.ndarray) -> np.ndarray:
+    return np.tanh(z, out=z)
+
+
+def softplus_(z: np.ndarray) -> np.ndarray:
+    t = np.abs(z)
+    np.negative(t, out=t)
+    np.exp(t, out=t)
+    np.log1p(t, out=t)
+    np.maximum(z, 0, out=z)
+    z += t
+    return z
+
+
+def silu_(z: np.ndarray) -> np.ndarray:
+    s = sigmoid(z)
+    z *= s
+    return z
+
+
+def softmax_(z: np.ndarray, shifted: bool = False) -> np.ndarray:
+    """softmax over the last axis in z's own memory (shifted: z already has its row maxima subtracted)."""
+    if not shifted:
+        z -= z.max(axis=-1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=-1, keepdims=True)
+    return z
 
 
 ACTIVATIONS: dict[str, Activation] = {
@@ -83,6 +141,19 @@ ACTIVATIONS: dict[str, Activation] = {
     "gelu": gelu,
     "gelu_tanh": gelu_tanh,
     "softmax": softmax,
+}
+
+IN_PLACE: dict[str, Activation] = {
+    "identity": identity_,
+    "relu": relu_,
+    "leaky_relu": leaky_relu_,
+    "sigmoid": sigmoid_,
+    "tanh": tanh_,
+    "softplus": softplus_,
+    "silu": silu_,
+    "gelu": gelu,  # these two keep their temporaries: they return a new array and leave z alone
+    "gelu_tanh": gelu_tanh,
+    "softmax": softmax_,
 }
 
 # Activations that look at the whole layer rather than one neuron at a time.

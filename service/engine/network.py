@@ -2,18 +2,34 @@
 
 Weight layout (as torch.nn.Linear): a layer's weights are one row per neuron, one column per input,
 so a layer maps x of shape (batch, n_in) to z = x @ W.T + b of shape (batch, n_out).
+
+Speed (docs/benchmarks.md): each layer keeps W.T as one C-contiguous (n_in, n_out) array, so
+z = x @ W.T is a plain row-major product (Layer.weights is a transposed view of it: the same values).
+A forward pass without a trace adds the biases, checks finiteness and applies the activation in
+place on the fresh z (activations.IN_PLACE), a block of rows at a time when z is large, so that each
+pass over a block reads it from cache. A trace keeps every z and applies the same in-place
+activations to copies, so its values are bitwise those of forward().
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, IN_PLACE, Activation
 from .errors import EngineError, NonFiniteResult
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
+
+# Weighted sums larger than this get bias, check and activation one block of rows at a time, each
+# block about _BLOCK_BYTES (well inside a core's L2 cache).
+_BLOCKED_ABOVE_BYTES = 1 << 20
+_BLOCK_BYTES = 1 << 18
+
+_add_reduce = np.add.reduce
+_isfinite = math.isfinite
 
 
 @dataclass(frozen=True)
@@ -47,15 +63,26 @@ class Network:
             raise EngineError("layers", "expected at least one layer")
         self.dtype = dtype
         np_dtype = DTYPES[dtype]
-        compiled = []
+        compiled: list[Layer] = []
+        transposed: list[np.ndarray] = []
         for i, layer in enumerate(layers):
             if layer.activation not in ACTIVATIONS:
                 raise EngineError(f"layers[{i}].activation", f"unknown activation {layer.activation!r}")
-            weights = np.ascontiguousarray(layer.weights, dtype=np_dtype)
+            weights = np.asarray(layer.weights, dtype=np_dtype)
             biases = np.ascontiguousarray(layer.biases, dtype=np_dtype)
             check_layer_shape(i, weights, biases, compiled[-1].size if compiled else None)
-            compiled.append(Layer(weights, biases, layer.activation))
+            w_t = np.ascontiguousarray(weights.T)  # (n_in, n_out), row-major
+            transposed.append(w_t)
+            compiled.append(Layer(w_t.T, biases, layer.activation))
         self.layers: tuple[Layer, ...] = tuple(compiled)
+        self._transposed: tuple[np.ndarray, ...] = tuple(transposed)
+        # What a forward pass runs per layer: (index, W.T, biases, in-place activation); the second
+        # plan ends with the last layer's weighted sums.
+        steps = [(i, w_t, layer.biases, IN_PLACE[layer.activation]) for i, (layer, w_t) in enumerate(zip(compiled, transposed))]
+        self._plan = tuple(steps)
+        self._plan_to_sums = tuple(steps[:-1]) + ((*steps[-1][:3], IN_PLACE["identity"]),)
+        self._np_dtype = np.dtype(np_dtype)
+        self._input_size = compiled[0].input_size
 
     @property
     def input_size(self) -> int:
@@ -71,32 +98,73 @@ class Network:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: (batch, n_in) -> (batch, n_out of the last layer)."""
-        for _, a in self._run(x):
-            x = a
-        return x
+        return self._forward(x, self._plan)
+
+    def weighted_sums(self, x: np.ndarray) -> np.ndarray:
+        """x: (batch, n_in) -> the last layer's weighted sums (batch, n_out), its activation not applied
+        (the same values as trace(x)[-1].weighted_sums)."""
+        return self._forward(x, self._plan_to_sums)
 
     def trace(self, x: np.ndarray) -> list[LayerTrace]:
         return [LayerTrace(z, a) for z, a in self._run(x)]
 
-    def _run(self, x: np.ndarray):
-        x = self._cast_input(x)
-        for i, layer in enumerate(self.layers):
+    def _forward(self, x: np.ndarray, plan: tuple) -> np.ndarray:
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked on the inputs and every z
+            x = self._cast_input(x)
+            for i, w_t, biases, activation in plan:
+                z = x.dot(w_t)  # (batch, n_out), a fresh array this pass owns (dot: the cheapest call to BLAS)
+                if z.nbytes > _BLOCKED_ABOVE_BYTES:
+                    x = self._finish_blocked(i, z, biases, activation)
+                    continue
+                z += biases
+                if not _isfinite(_add_reduce(z, None)) and not np.isfinite(z).all():  # all_finite, inlined
+                    raise self._overflow(i)
+                x = activation(z)
+        return x
+
+    def _finish_blocked(self, i: int, z: np.ndarray, biases: np.ndarray, activation: Activation) -> np.ndarray:
+        """z += biases, check, z = f(z) in z's memory, a block of rows at a time."""
+        rows = max(1, _BLOCK_BYTES // (z.shape[1] * z.itemsize))
+        for start in range(0, z.shape[0], rows):
+            block = z[start : start + rows]
+            block += biases
+            if not all_finite(block):
+                raise self._overflow(i)
+            result = activation(block)
+            if result is not block:
+                block[...] = result
+        return z
+
+    def _run(self, x: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        with np.errstate(over="ignore", invalid="ignore"):
+            x = self._cast_input(x)
+        for i, w_t, biases, activation in self._plan:
             with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked just below
-                z = x @ layer.weights.T  # (batch, n_out)
-                z += layer.biases
-            if not np.isfinite(z).all():
-                raise NonFiniteResult(f"layers[{i}]", f"weighted sums overflow {self.dtype} for these inputs")
-            x = ACTIVATIONS[layer.activation](z)
+                z = x.dot(w_t)  # (batch, n_out), as in _forward
+                z += biases
+                if not all_finite(z):
+                    raise self._overflow(i)
+                x = activation(z.copy())
             yield z, x
 
+    def _overflow(self, i: int) -> NonFiniteResult:
+        return NonFiniteResult(f"layers[{i}]", f"weighted sums overflow {self.dtype} for these inputs")
+
     def _cast_input(self, x: np.ndarray) -> np.ndarray:
-        if x.ndim != 2 or x.shape[1] != self.input_size:
-            raise EngineError("inputs", f"expected {self.input_size} values per input vector, got {x.shape[-1]}")
-        with np.errstate(over="ignore"):  # float64 -> float32 overflow is checked just below
-            x = x.astype(DTYPES[self.dtype], copy=False)
-        if not np.isfinite(x).all():
+        """x in the network's dtype, checked finite; call with over/invalid floating-point errors ignored."""
+        if x.ndim != 2 or x.shape[1] != self._input_size:
+            raise EngineError("inputs", f"expected {self._input_size} values per input vector, got {x.shape[-1]}")
+        if x.dtype != self._np_dtype:
+            x = x.astype(self._np_dtype)  # float64 -> float32 overflow gives inf: checked here
+        if not _isfinite(_add_reduce(x, None)) and not np.isfinite(x).all():  # all_finite, inlined
             raise NonFiniteResult("inputs", f"inputs overflow {self.dtype}")
         return x
+
+
+def all_finite(a: np.ndarray) -> bool:
+    """True when no value of a is inf or NaN: one pass (its sum is finite), a second only when the sum
+    overflowed. Call with over/invalid floating-point errors ignored (the sum may overflow)."""
+    return math.isfinite(_add_reduce(a, axis=None)) or bool(np.isfinite(a).all())
 
 
 def check_layer_shape(i: int, weights: np.ndarray, biases: np.ndarray, previous_size: int | None) -> None:

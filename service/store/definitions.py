@@ -70,7 +70,7 @@ class DefinitionStore(Database):
         spec = json.loads(json.dumps(spec))  # store and return exactly what get() will
         blob = encode_arrays(arrays)
         now = utcnow()
-        with self.write() as conn:
+        with self.write_definitions() as conn:
             current = _lock_row_creating_tombstone(conn, kind, name, now)
             _check_preconditions(current, if_match, create_only)
             created = current.deleted
@@ -87,7 +87,7 @@ class DefinitionStore(Database):
     def delete(self, kind: str, name: str, if_match: int | None = None) -> int:
         """Delete a live definition; return the tombstone's revision."""
         _check_kind(kind)
-        with self.write() as conn:
+        with self.write_definitions() as conn:
             current = conn.execute(_select_for_update(kind, name)).one_or_none()
             if current is None or current.deleted:
                 raise NotFound(f"{kind} {name!r} does not exist")
