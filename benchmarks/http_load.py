@@ -345,13 +345,14 @@ def _run(workdir: Path, rounds: int, seconds: float, connections: int, scenarios
             servers["ours_blas2"] = start("ours_blas2", "service:create_app()", ours_env, blas_threads=2)
             servers["ours_naive"] = start("ours_naive", "benchmarks.variants:naive_app()", ours_env)
             servers["ours_no_hooks"] = start("ours_no_hooks", "benchmarks.variants:without_hooks_app()", ours_env)
+            servers["ours_lean_hooks"] = start("ours_lean_hooks", "benchmarks.variants:lean_hooks_app()", ours_env)
             if "predict" in scenarios:  # the same language network stored as float32
                 f32_url = f"sqlite:///{workdir / 'bench-float32.db'}"
                 seed_database(f32_url, dtype="float32")
                 servers["ours_float32"] = start("ours_float32", "service:create_app()",
                                                 {**ours_env, "NEURONHUB_DATABASE_URL": f32_url})
         wanted = {
-            "forward": ["floor", "ours"] + (["ours_naive", "ours_no_hooks"] if variants else []),
+            "forward": ["floor", "ours"] + (["ours_naive", "ours_no_hooks", "ours_lean_hooks"] if variants else []),
             "predict": ["floor", "ours"] + (["ours_blas2", "ours_naive", "ours_float32"] if variants else []),
         }
         loader = "wrk" if wrk_available() else "python http.client threads"

@@ -131,6 +131,7 @@ _SERVER_NAMES = {
     "ours_naive": "Neuronhub, database check on every request (before)",
     "ours_no_hooks": "Neuronhub without request-id, metrics, deadline hooks (not shippable)",
     "ours_float32": "Neuronhub, the language network stored as float32",
+    "ours_lean_hooks": "Neuronhub with leaner request-id, metrics, deadline hooks (benchmarks/variants.py)",
 }
 
 
@@ -245,10 +246,11 @@ def _findings(results: dict) -> list[str]:
         if misses:
             listed = "; ".join(f"{case} vs {'ONNX Runtime' if name == 'onnxruntime' else 'PyTorch'} {_ratio(ratio, ENGINE_TARGETS[name])[:-2]}"
                                for case, name, ratio in misses)
-            out.append(f"- **Engine targets missed in this run:** {listed}. The misses are where the time is the "
-                       "matrix product itself: ONNX Runtime's MLAS kernels pack constant weights once, when the session "
-                       "is built, while numpy's OpenBLAS packs them on every call; at batch 32 and in float32 that "
-                       "packing is a large share of the work. Python's per-layer cost (a few µs) matters at batch 1.")
+            out.append(f"- **Engine targets missed in this run:** {listed}. Where a case misses, the time is the "
+                       "matrix product itself (float32, batch 32 in particular): ONNX Runtime's MLAS kernels pack the "
+                       "constant weights once, when the session is built, while OpenBLAS (under numpy) packs them on "
+                       "every call, which is most likely the difference; numpy offers no way to keep packed weights. At "
+                       "batch 1 the engine's own cost per layer (a few µs of Python and ufunc calls) decides the ratio.")
         else:
             out.append("- **Engine:** every case meets both targets in this run.")
     http = (results.get("http") or {}).get("scenarios", {})
@@ -260,6 +262,11 @@ def _findings(results: dict) -> list[str]:
                    f"hooks (service/app.py, service/api/monitoring.py, service/api/deadline.py, outside this work), "
                    f"{bare - floor:,.0f} µs the endpoint itself: Flask routing through a bigger app, the change-token check, "
                    "the strict JSON checks, the forward pass, the metric counters.")
+    if "ours_lean_hooks" in forward:
+        out.append(f"- **Leaner hooks** (same request id, same Prometheus series, same deadline; "
+                   f"`benchmarks/variants.py:lean_hooks_app`) would take the forward pass from "
+                   f"{forward['ours']['fraction_of_floor']:.2f} to {forward['ours_lean_hooks']['fraction_of_floor']:.2f} "
+                   "of the floor.")
     if "ours_naive" in forward and "ours" in forward:
         out.append(f"- **Change detection** took the forward pass from {forward['ours_naive']['fraction_of_floor']:.2f} to "
                    f"{forward['ours']['fraction_of_floor']:.2f} of the floor's requests per second (no database round trip "
@@ -283,8 +290,10 @@ def _findings(results: dict) -> list[str]:
             "compiled kernel); numpy exposes none.",
             "- Forward over HTTP ≥ 0.9 of the floor: make the per-request hooks cheap (Prometheus children looked up "
             "once per route and status instead of `labels()` on every request; the SIGALRM handler installed once "
-            "instead of swapped per request; a cheaper request id), then `gc.freeze()` after start-up; the endpoint's "
-            "own share is already small next to Flask's.",
+            "instead of swapped per request; a cheaper request id: the lean-hooks row), and `gc.freeze()` after "
+            "start-up (about 5% of a request's CPU in one A/B run). What is left is mostly Flask and werkzeug "
+            "serving a 30-route app; a bare WSGI path for the hot endpoints would be the next step, at the price of "
+            "re-doing what the hooks give.",
             "- Prediction ≥ 0.6 of the floor: not with an exact float64 softmax over 8,000 words on this machine. What "
             "would help most: float32 networks (half the bytes) with the compiled weights shared by the workers (one "
             "copy in a memory-mapped file, so both workers hit the same 16 MB in the shared L3 cache), and a small "

@@ -36,6 +36,7 @@ once, before their notification comes back.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import select
@@ -53,6 +54,8 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from .errors import StoreUnavailable
+
+log = logging.getLogger("neuronhub")
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
@@ -337,19 +340,29 @@ _LOCAL_WRITES_LOCK = threading.Lock()
 
 
 def _create_change_trigger(conn: Connection) -> None:
-    """PostgreSQL: every statement that changes definitions NOTIFYs CHANGE_CHANNEL at its commit."""
-    conn.exec_driver_sql(
-        "CREATE OR REPLACE FUNCTION neuronhub_notify_definitions() RETURNS trigger LANGUAGE plpgsql AS "
-        f"$$ BEGIN PERFORM pg_notify('{CHANGE_CHANNEL}', ''); RETURN NULL; END $$"
-    )
+    """PostgreSQL: every statement that changes definitions NOTIFYs CHANGE_CHANNEL at its commit.
+
+    A role that may not create functions or triggers (a locked-down database whose tables exist)
+    keeps working: the error is logged, and without the trigger every lookup reads the revision.
+    """
     exists = conn.exec_driver_sql(
         f"SELECT 1 FROM pg_trigger WHERE tgname = '{CHANGE_TRIGGER}' AND tgrelid = 'definitions'::regclass"
     ).first()
-    if exists is None:
-        conn.exec_driver_sql(
-            f"CREATE TRIGGER {CHANGE_TRIGGER} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON definitions "
-            "FOR EACH STATEMENT EXECUTE FUNCTION neuronhub_notify_definitions()"
-        )
+    if exists is not None:
+        return
+    try:
+        with conn.begin_nested():
+            conn.exec_driver_sql(
+                "CREATE OR REPLACE FUNCTION neuronhub_notify_definitions() RETURNS trigger LANGUAGE plpgsql AS "
+                f"$$ BEGIN PERFORM pg_notify('{CHANGE_CHANNEL}', ''); RETURN NULL; END $$"
+            )
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER {CHANGE_TRIGGER} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON definitions "
+                "FOR EACH STATEMENT EXECUTE FUNCTION neuronhub_notify_definitions()"
+            )
+    except exc.ProgrammingError as error:
+        log.warning("cannot create the change-notification trigger (%s): every lookup of a compiled "
+                    "definition will read its revision from the database", getattr(error, "orig", error))
 
 
 class _SQLiteChanges:

@@ -219,3 +219,28 @@ def test_postgres_a_silent_listener_is_given_up(pg_store):
     watcher._pgconn = Silent(watcher._pgconn)
     watcher._ping_sent_at = time.monotonic() - 10  # as if a ping had been in flight for 10 s
     assert store.change_token() is None
+
+
+def test_postgres_role_that_may_not_create_the_trigger_still_starts(pg_store, caplog):
+    """A locked-down role (tables exist, no right to create functions or triggers): start-up works,
+    the cache falls back to reading the revision."""
+    store, url = pg_store
+    role = "nh_limited_" + make_url(url).database[-8:]
+    with psycopg.connect(libpq(url), autocommit=True) as admin:
+        admin.execute(f"DROP TRIGGER {db_module.CHANGE_TRIGGER} ON definitions")
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+        admin.execute(f"REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        admin.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
+    limited = Store(make_url(url).set(username=role).render_as_string(hide_password=False))
+    try:
+        limited.ensure_schema()  # must not raise
+        assert "change-notification trigger" in caplog.text
+        assert limited.change_token() is None
+        put(limited, value=2.0)
+        assert limited.current_revision("network", "n") == 1
+    finally:
+        limited.dispose()
+        with psycopg.connect(libpq(url), autocommit=True) as admin:
+            admin.execute(f"DROP OWNED BY {role}")
+            admin.execute(f"DROP ROLE {role}")
