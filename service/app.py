@@ -27,7 +27,8 @@ def create_app(config: Config | None = None) -> Flask:
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
-    store = Store(config.database_url, connect_retry_seconds=config.connect_retry_seconds)
+    store = Store(config.database_url, connect_retry_seconds=config.connect_retry_seconds,
+                  postgres_change_notify=config.postgres_change_notify)
     app.extensions["neuronhub"] = Services(config, store, CompiledCache(store, config.cache_size), TrainingRunner(store))
 
     register_error_handlers(app)

@@ -24,6 +24,7 @@ class Config:
     max_parameters: int = field(default=5_000_000, metadata={"doc": "most weights + biases (+ embeddings) in one definition"})
     max_page_size: int = field(default=500, metadata={"doc": "largest `limit` for list endpoints"})
     cache_size: int = field(default=128, metadata={"doc": "compiled definitions kept per worker process"})
+    postgres_change_notify: bool = field(default=False, metadata={"doc": "PostgreSQL: trust LISTEN/NOTIFY to know a cached definition is current, saving a database read per request; a read on another replica within about a millisecond of a write may then still see the previous revision. Off: every lookup reads the revision (SQLite always uses PRAGMA data_version, which has no such window)"})
     log_level: str = field(default="INFO", metadata={"doc": "Python logging level"})
     # gunicorn (read by gunicorn.conf.py)
     bind: str = field(default="127.0.0.1:8000", metadata={"doc": "address gunicorn listens on (0.0.0.0:8000 in the container)"})

@@ -159,8 +159,12 @@ def normalize_url(database_url: str) -> URL:
 class Database:
     """Owns the engine; hands out read and write transactions."""
 
-    def __init__(self, database_url: str, *, pool_size: int = 5, echo: bool = False, connect_retry_seconds: float = 0) -> None:
+    def __init__(self, database_url: str, *, pool_size: int = 5, echo: bool = False, connect_retry_seconds: float = 0,
+                 postgres_change_notify: bool = True) -> None:
         self.url = normalize_url(database_url)
+        # False: on PostgreSQL change_token() is always None, so every cache lookup reads the revision
+        # (no window in which another replica's write is not yet seen; see the module docstring).
+        self._postgres_change_notify = postgres_change_notify
         self._pool_size = pool_size
         self._connect_retry_seconds = connect_retry_seconds
         self._echo = echo
@@ -236,6 +240,8 @@ class Database:
         Take the token before reading what it vouches for: a commit between the two changes the
         next token.
         """
+        if not (self.is_sqlite or self._postgres_change_notify):
+            return None
         watcher = self._watcher
         if watcher is None:
             with self._engine_lock:
