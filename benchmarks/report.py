@@ -194,8 +194,8 @@ def _training(t: dict) -> list[str]:
     for name, e in t["engines"].items():
         label = "**Neuronhub**" if name == "ours" else "PyTorch"
         out.append(f"| {label} | {e['steps_per_second']:,.1f} | {_us(e['seconds_to_target'])} | {e['final_validation_loss']:.3f} |")
-    out += ["", f"Ours ÷ PyTorch: steps per second {t['steps_per_second_ratio']:.2f}×"
-                + (f", time to target {t['time_to_target_ratio']:.2f}×." if t.get("time_to_target_ratio") else "."), ""]
+    out += ["", f"Ours ÷ PyTorch: steps per second {t['steps_per_second_ratio']:.2f}× (above 1: we take more steps a second)"
+                + (f"; time to target {t['time_to_target_ratio']:.2f}× (below 1: we get there sooner)." if t.get("time_to_target_ratio") else "."), ""]
     return out
 
 
@@ -226,7 +226,9 @@ SPEED_CHANGES = """\
   notification on asynchronously, so a request that reaches another replica within about a
   millisecond of the writer's answer can still get the previous revision (in a stress test on this
   shared 2-core machine, 1 notification in 200 arrived more than 0.5 ms after the write returned, at
-  most 3.4 ms). SQLite has no such window.
+  most 3.4 ms). SQLite has no such window. Because of that window the PostgreSQL listener is **off by default**
+  (`NEURONHUB_POSTGRES_CHANGE_NOTIFY=false`: every lookup reads the revision, as issue #2 promises);
+  turn it on where a millisecond of staleness across replicas is acceptable. The HTTP figures above are on SQLite.
 - **Lean request path** (`service/api/evaluation.py`, `requests.py`, `fields.py`, `jsonio.py`):
   well-formed forward bodies skip marshmallow (anything else goes through the schema, so errors are
   worded exactly as before); the JSON strictness checks find the structure without a regular
