@@ -103,28 +103,23 @@ class Inputs(fields.Field):
     }
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> tuple[np.ndarray, bool]:
-        if isinstance(value, list) and value and isinstance(value[0], list):
-            return as_matrix(value), True
-        return as_vector(value)[None, :], False
+        return read_inputs(value)
+
+
+def read_inputs(value: Any) -> tuple[np.ndarray, bool]:
+    """One input vector, or a batch (list of vectors) -> ((batch, n) array, batched)."""
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        return as_matrix(value), True
+    return as_vector(value)[None, :], False
 
 
 def quick_inputs(value: Any) -> tuple[np.ndarray, bool] | None:
-    """What Inputs gives for a well-formed value, without marshmallow's machinery; None for anything
-    else (the schema then finds and words the errors)."""
-    if type(value) is not list or not value:
+    """read_inputs without marshmallow's machinery; None for anything it refuses (the schema then
+    finds and words the errors)."""
+    try:
+        return read_inputs(value)
+    except ValidationError:
         return None
-    first = value[0]
-    if type(first) is list:
-        width = len(first)
-        if not width:
-            return None
-        for row in value:
-            if type(row) is not list or len(row) != width or not set(map(type, row)) <= _NUMBER_TYPES:
-                return None
-        return np.array(value, dtype=np.float64), True
-    if not set(map(type, value)) <= _NUMBER_TYPES:
-        return None
-    return np.array(value, dtype=np.float64)[None, :], False
 
 
 def as_vector(value: Any, max_length: int | None = None) -> np.ndarray:

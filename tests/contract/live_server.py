@@ -1,8 +1,7 @@
-"""The e2e tests' real gunicorn, with its logs in files.
+"""The tests' real gunicorn (tests/support/gunicorn.py) with its access and error logs apart.
 
-Server pipes gunicorn's output and reads it only when stopped; thousands of requests would fill the
-pipe with access-log lines and stall every worker. GUNICORN_CMD_ARGS (which overrides
-gunicorn.conf.py) sends the logs to files instead.
+GUNICORN_CMD_ARGS (which overrides gunicorn.conf.py) writes the two logs to separate files, so a
+failing contract test can show gunicorn's errors without thousands of access-log lines.
 """
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from tests.e2e.conftest import Server
+from tests.support.gunicorn import Server
 
 
 @dataclass(frozen=True)

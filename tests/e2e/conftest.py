@@ -2,8 +2,6 @@ import pytest
 
 from tests.support.gunicorn import Server
 
-__all__ = ["Server"]
-
 
 @pytest.fixture
 def server(tmp_path):
