@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import logging
-import re
-import uuid
-
 from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .api import auth, cors, deadline, definitions, demo, evaluation, health, language, monitoring, ratelimit, spec, training
 from .api.context import Services
+from .api.fastlane import FastLane
+from .api.request_ids import request_id
 from .api.problems import Problem, problem_response, register_error_handlers
 from .catalog import CompiledCache
 from .config import Config
@@ -17,9 +16,6 @@ from .jobs import TrainingRunner, fail_abandoned_jobs
 from .store import Store, StoreUnavailable
 
 log = logging.getLogger("neuronhub")
-
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-
 
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
@@ -44,8 +40,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     @app.before_request
     def _request_id() -> None:
-        given = request.headers.get("X-Request-ID", "")
-        g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        g.request_id = request_id(request.headers.get("X-Request-ID"))
 
     @app.after_request
     def _echo_request_id(response: Response) -> Response:
@@ -56,8 +51,6 @@ def create_app(config: Config | None = None) -> Flask:
     cors.install(app, config)
     auth.install(app, config)
     ratelimit.install(app, config)
-    if config.trusted_proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies, x_proto=config.trusted_proxies)  # type: ignore[method-assign]
 
     app.register_blueprint(health.bp)
     app.register_blueprint(definitions.bp)
@@ -66,6 +59,9 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(training.bp)
     app.register_blueprint(spec.bp)
     deadline.install(app, config.request_timeout, config.threads, store)  # last: disarms first
+    app.wsgi_app = FastLane(app, app.wsgi_app)  # type: ignore[method-assign]
+    if config.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies, x_proto=config.trusted_proxies)  # type: ignore[method-assign]
 
     try:
         store.ensure_schema()

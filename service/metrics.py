@@ -19,6 +19,7 @@ series stays bounded by the routes and the definitions an admin created.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.exposition import choose_encoder
@@ -45,21 +46,43 @@ training_jobs_running = Gauge(
 )
 
 
+_CHILDREN: dict[tuple, Any] = {}
+_MAX_CHILDREN = 50_000  # a bound on the lookup table, far above the series a deployment has
+
+
+def child(metric: Any, *label_values: str) -> Any:
+    """metric.labels(*label_values), looked up once: labels() costs a few µs on every request."""
+    key = (metric, label_values)
+    found = _CHILDREN.get(key)
+    if found is None:
+        if len(_CHILDREN) >= _MAX_CHILDREN:
+            _CHILDREN.clear()
+        found = _CHILDREN[key] = metric.labels(*label_values)
+    return found
+
+
+def count_request(method: str, route: str, status: int, seconds: float | None) -> None:
+    """One answered HTTP request, by method, route template and status, and its duration (if timed)."""
+    child(http_requests, method, route, str(status)).inc()
+    if seconds is not None:
+        child(http_request_duration, method, route).observe(seconds)
+
+
 def count_forward(network: str, rows: int) -> None:
     """One forward-pass request of `rows` input vectors through `network`."""
-    forward_passes.labels(network=network).inc()
-    predictions.labels(kind="network", name=network).inc(rows)
+    child(forward_passes, network).inc()
+    child(predictions, "network", network).inc(rows)
 
 
 def count_language_request(operation: str, network: str) -> None:
     """One predict / generate / score / tokenize request on a language network."""
-    predictions.labels(kind=operation, name=network).inc()
+    child(predictions, operation, network).inc()
 
 
 def count_neuron_evaluation(neuron: str, rows: int) -> None:
     """One evaluation request of `rows` input vectors through `neuron`."""
-    neuron_evaluations.labels(neuron=neuron).inc()
-    predictions.labels(kind="neuron", name=neuron).inc(rows)
+    child(neuron_evaluations, neuron).inc()
+    child(predictions, "neuron", neuron).inc(rows)
 
 
 def multiprocess_mode() -> bool:

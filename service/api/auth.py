@@ -153,13 +153,26 @@ def _split(value: str) -> list[str]:
 
 def presented_key() -> str | None:
     """The key the request carries, "" for a malformed Authorization header, None for none."""
-    header = request.headers.get("Authorization")
+    return key_from_headers(request.headers.get("Authorization"), request.headers.get("X-API-Key"))
+
+
+def key_from_headers(header: str | None, key: str | None) -> str | None:
+    """presented_key from the Authorization and X-API-Key header values (None: header absent)."""
     if header is not None:
         scheme, _, token = header.strip().partition(" ")
         token = token.strip()
         return token if scheme.lower() == "bearer" and token else ""
-    key = request.headers.get("X-API-Key")
     return key.strip() if key is not None else None
+
+
+def principal(key: str) -> str:
+    """How logs and the rate limiter name a key holder, without the key."""
+    return "key:" + digest(key).hex()[:12]
+
+
+def key_ring(app: Flask) -> KeyRing | None:
+    """The app's keys in force, None when the service is open."""
+    return app.extensions.get(_EXTENSION)
 
 
 def _needed_role(config: Config) -> str | None:
@@ -188,7 +201,7 @@ def _check(config: Config, ring: KeyRing) -> None:
             401, "unauthorized", "Unauthorized", "the API key is not valid (or the Authorization header is not `Bearer <key>`)",
             headers={"WWW-Authenticate": REALM + ', error="invalid_token"'},
         )
-    g.principal = "key:" + digest(key).hex()[:12]
+    g.principal = principal(key)
     if needed == ADMIN and role != ADMIN:
         raise Problem(
             403, "forbidden", "Forbidden", f"this key may only read and evaluate; {request.method} here needs an admin key",

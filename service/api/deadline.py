@@ -5,7 +5,8 @@ then gets a dropped connection or gunicorn's HTML page. So each request arms a o
 timer (signal.setitimer) for NEURONHUB_REQUEST_TIMEOUT seconds; when it fires, the SIGALRM handler
 raises DeadlineExceeded in the request's code, and the request is answered 503 problem+json
 (`deadline-exceeded`, Retry-After: 1) by the usual error handling. The timer is disarmed as soon as
-the view has answered.
+the view has answered. The handler is installed once, when the app is built (an unarmed alarm is
+ignored); a request only sets and clears the timer, two system calls.
 
 Where the exception lands matters. The handler never raises inside SQLAlchemy, the database
 drivers, logging or prometheus-client (an interrupted query would leave a pooled connection half
@@ -52,7 +53,6 @@ class DeadlineExceeded(Exception):
 class _State(threading.local):
     deadline: float | None = None  # time.monotonic() by which the request must be answered
     fired = False
-    previous_handler: Any = None
 
 
 _state = _State()
@@ -70,7 +70,7 @@ def expired() -> bool:
 
 def _on_alarm(signum: int, frame: FrameType | None) -> None:
     if _state.deadline is None or _state.fired:
-        return
+        return  # a timer that outlived its request, or one already acted on
     if _shielded(frame):
         signal.setitimer(signal.ITIMER_REAL, RETRY_SECONDS)
         return
@@ -89,14 +89,23 @@ def _shielded(frame: FrameType | None) -> bool:
     return False
 
 
-def arm(seconds: float) -> bool:
-    """Start the deadline for this request; False (and nothing armed) where it cannot work."""
+def install_handler() -> bool:
+    """Make _on_alarm the SIGALRM handler of this process, unless something else owns SIGALRM."""
     if threading.current_thread() is not threading.main_thread():
         return False
     current = signal.getsignal(signal.SIGALRM)
-    if current not in (signal.SIG_DFL, signal.SIG_IGN, None, _on_alarm) or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
-        return False  # someone else's timer
-    _state.previous_handler = signal.signal(signal.SIGALRM, _on_alarm)
+    if current is _on_alarm:
+        return True
+    if current not in (signal.SIG_DFL, signal.SIG_IGN, None) or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
+        return False  # someone else's handler or timer
+    signal.signal(signal.SIGALRM, _on_alarm)
+    return True
+
+
+def arm(seconds: float) -> bool:
+    """Start the deadline for this request; False (and nothing armed) where it cannot work."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGALRM) is not _on_alarm:
+        return False  # signals reach the main thread only; or SIGALRM was taken over since
     _state.deadline = time.monotonic() + seconds
     _state.fired = False
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -104,15 +113,11 @@ def arm(seconds: float) -> bool:
 
 
 def disarm() -> None:
-    if _state.deadline is None and _state.previous_handler is None:
+    if _state.deadline is None:
         return
     _state.deadline = None
     _state.fired = False
-    if threading.current_thread() is threading.main_thread():
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        if _state.previous_handler is not None:
-            signal.signal(signal.SIGALRM, _state.previous_handler)
-    _state.previous_handler = None
+    signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def deadline_problem() -> Problem:
@@ -148,6 +153,7 @@ def install(app: Flask, seconds: int, threads: int, store: Store) -> None:
     if threads > 1:
         log.warning("NEURONHUB_REQUEST_TIMEOUT is not enforced with NEURONHUB_THREADS > 1 (signals reach the main thread only)")
     _bound_database_waits(store)
+    install_handler()
 
     @app.errorhandler(DeadlineExceeded)
     def _deadline_exceeded(exc: DeadlineExceeded) -> Response:

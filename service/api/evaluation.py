@@ -60,12 +60,9 @@ def _forward_inputs() -> tuple[np.ndarray, bool, bool]:
         trace = False
     else:
         body = json_body(NPY)
-        quick = None
-        # the common case without marshmallow: {"inputs": [...]} or {"inputs": [...], "trace": bool}
-        if type(body) is dict and "inputs" in body and type(body.get("trace", False)) is bool and len(body) == 1 + ("trace" in body):
-            quick = quick_inputs(body["inputs"])
+        quick = quick_forward_body(body)
         if quick is not None:
-            (inputs, batched), trace = quick, body.get("trace", False)
+            inputs, batched, trace = quick
         else:  # anything else: the schema says what is wrong, exactly as it always did
             data = _FORWARD.load_or_problem(body)
             (inputs, batched), trace = data["inputs"], data["trace"]
@@ -73,19 +70,14 @@ def _forward_inputs() -> tuple[np.ndarray, bool, bool]:
     return inputs, batched, trace
 
 
-_FORWARD_COUNTERS: dict[str, tuple[Any, Any]] = {}
-
-
-def _count_forward(name: str, rows: int) -> None:
-    """metrics.count_forward, with the labelled counters looked up once per network name."""
-    counters = _FORWARD_COUNTERS.get(name)
-    if counters is None:
-        if len(_FORWARD_COUNTERS) > 10_000:
-            _FORWARD_COUNTERS.clear()
-        counters = _FORWARD_COUNTERS[name] = (
-            metrics.forward_passes.labels(network=name), metrics.predictions.labels(kind="network", name=name))
-    counters[0].inc()
-    counters[1].inc(rows)
+def quick_forward_body(body: Any) -> tuple[np.ndarray, bool, bool] | None:
+    """The common forward body without marshmallow: {"inputs": [...]} or {"inputs": [...], "trace": bool}
+    -> (inputs (batch, n), batched, trace); None for anything else (the schema then words the errors)."""
+    if type(body) is dict and "inputs" in body and type(body.get("trace", False)) is bool and len(body) == 1 + ("trace" in body):
+        quick = quick_inputs(body["inputs"])
+        if quick is not None:
+            return quick[0], quick[1], body.get("trace", False)
+    return None
 
 
 def _unbatch(values: np.ndarray, batched: bool) -> Any:
@@ -123,17 +115,22 @@ def evaluate_neuron(name: str) -> Response:
 @evaluation
 def forward_network(name: str) -> Response:
     revision, compiled = _load(NETWORKS, name, catalog.compile_network)
-    network = compiled.network
     inputs, batched, traced = _forward_inputs()
     try:
-        if traced:
-            trace = network.trace(inputs)
-            outputs = trace[-1].activations
-        else:
-            outputs = network.forward(inputs)
+        body = forward_answer(name, revision, compiled.network, inputs, batched, traced)
     except EngineError as exc:
         raise engine_problem(exc) from None
-    _count_forward(name, inputs.shape[0])
+    metrics.count_forward(name, inputs.shape[0])
+    return json_response(body)
+
+
+def forward_answer(name: str, revision: int, network: Network, inputs: np.ndarray, batched: bool, traced: bool) -> dict[str, Any]:
+    """The answer to a forward pass (raises EngineError for inputs the network cannot take)."""
+    if traced:
+        trace = network.trace(inputs)
+        outputs = trace[-1].activations
+    else:
+        outputs = network.forward(inputs)
     body: dict[str, Any] = {"name": name, "revision": revision, "dtype": network.dtype, "outputs": _unbatch(outputs, batched)}
     if traced:
         body["trace"] = [
@@ -145,4 +142,4 @@ def forward_network(name: str) -> Response:
             }
             for i, (layer, step) in enumerate(zip(network.layers, trace))
         ]
-    return json_response(body)
+    return body

@@ -34,10 +34,8 @@ def install(app: Flask) -> None:
     def _count(response: Response) -> Response:
         route = request.url_rule.rule if request.url_rule is not None else UNMATCHED_ROUTE
         method = request.method if request.method in _METHODS else "other"
-        metrics.http_requests.labels(method=method, route=route, status=str(response.status_code)).inc()
         started = g.get("metrics_started")
-        if started is not None:
-            metrics.http_request_duration.labels(method=method, route=route).observe(time.perf_counter() - started)
+        metrics.count_request(method, route, response.status_code, None if started is None else time.perf_counter() - started)
         return response
 
     app.register_blueprint(bp)

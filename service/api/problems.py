@@ -50,7 +50,8 @@ def validation_problem(errors: Mapping[str, list[str]], detail: str | None = Non
     )
 
 
-def problem_response(problem: Problem) -> Response:
+def problem_document(problem: Problem, request_id: str | None) -> bytes:
+    """The problem+json body of `problem` for the request with this id."""
     body: dict[str, Any] = {
         "type": TYPE_PREFIX + problem.slug,
         "title": problem.title,
@@ -60,10 +61,13 @@ def problem_response(problem: Problem) -> Response:
     if problem.errors:
         body["errors"] = problem.errors
     body.update(problem.extra)
-    request_id = g.get("request_id")
     if request_id:
         body["request_id"] = request_id
-    response = Response(dumps(body), status=problem.status, mimetype=PROBLEM_JSON)
+    return dumps(body)
+
+
+def problem_response(problem: Problem) -> Response:
+    response = Response(problem_document(problem, g.get("request_id")), status=problem.status, mimetype=PROBLEM_JSON)
     response.headers.update(problem.headers)
     return response
 

@@ -25,6 +25,9 @@ from .auth import OPEN_PATHS
 from .problems import Problem
 
 MAX_CLIENTS = 10_000
+_EXTENSION = "neuronhub.ratelimit"
+# Set in the WSGI environ by a path that has already taken this request's token (service/api/fastlane.py).
+TOKEN_TAKEN = "neuronhub.rate_limit_token_taken"
 
 
 class TokenBuckets:
@@ -50,20 +53,29 @@ class TokenBuckets:
         return 0.0 if granted else (1.0 - tokens) / self.refill_per_second
 
 
+def client_of(principal: str | None, remote_addr: str | None) -> str:
+    """The bucket a request draws from: its key holder, else its address."""
+    return principal or "addr:" + (remote_addr or "unknown")
+
+
+def buckets_of(app: Flask) -> TokenBuckets | None:
+    """The app's buckets, None when there is no limit."""
+    return app.extensions.get(_EXTENSION)
+
+
 def install(app: Flask, config: Config) -> None:
     rate = config.rate
     if rate is None:
         return
     count, period = rate
-    buckets = TokenBuckets(count, period)
+    buckets = app.extensions[_EXTENSION] = TokenBuckets(count, period)
     unit = {1: "second", 60: "minute", 3600: "hour"}[period]
 
     @app.before_request
     def _limit() -> None:
-        if request.path in OPEN_PATHS:
+        if request.path in OPEN_PATHS or request.environ.get(TOKEN_TAKEN):
             return
-        client = g.get("principal") or "addr:" + (request.remote_addr or "unknown")
-        wait = buckets.take(client)
+        wait = buckets.take(client_of(g.get("principal"), request.remote_addr))
         if wait > 0:
             retry_after = max(1, math.ceil(wait))
             raise Problem(

@@ -1,0 +1,163 @@
+"""The fast lane: a forward pass answered without Flask's request machinery.
+
+A forward pass through a small network costs the engine about 20 µs; Flask's request context,
+routing through some thirty routes and the request hooks cost several times that
+(docs/benchmarks.md). This WSGI middleware answers the common case itself:
+
+    POST /v1/networks/<name>/forward, Content-Type: application/json, a Content-Length body of the
+    plain form {"inputs": [...]} or {"inputs": [...], "trace": bool}, a stored network, an answer 200
+
+doing for it what the hooks do: the request id, the API key check, the rate limit, the deadline and
+the Prometheus counts. Every other request goes to the Flask app untouched. A request the lane has
+begun but would not answer 200 (malformed JSON, inputs the schema must word, a missing network, too
+many rows, an engine error, a refused key, an empty bucket, an unexpected exception) is handed to the
+Flask app with its body, so every error is still worded by the one place that words errors
+(problems.py) — the lane has no error answers of its own except the deadline's 503. A rate-limit
+token the lane took is not taken again. tests/api/test_fastlane.py checks that both paths answer
+alike, byte for byte.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import re
+import time
+from typing import Any, Callable, Iterable, Literal
+
+from flask import Flask
+
+from .. import catalog, metrics
+from ..engine.errors import EngineError
+from . import deadline
+from .auth import key_from_headers, key_ring, principal
+from .evaluation import forward_answer, quick_forward_body
+from .jsonio import InvalidJSON, dumps, parse_json
+from .problems import PROBLEM_JSON, problem_document
+from .ratelimit import TOKEN_TAKEN, buckets_of, client_of
+from .request_ids import request_id
+
+log = logging.getLogger("neuronhub")
+
+ROUTE = "/v1/networks/<name>/forward"  # the route template the Prometheus series are labelled with
+_PATH = re.compile(r"/v1/networks/([A-Za-z0-9][A-Za-z0-9._-]{0,63})/forward").fullmatch
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class _Attempt:
+    """What the lane did before it handed a request over: the body it read, the token it took."""
+    __slots__ = ("raw", "token_taken")
+
+    def __init__(self) -> None:
+        self.raw = b""
+        self.token_taken = False
+
+
+class FastLane:
+    def __init__(self, app: Flask, next_app: WSGIApp) -> None:
+        services = app.extensions["neuronhub"]
+        config = services.config
+        self.next_app = next_app
+        self._cache = services.cache
+        self._max_body = config.max_body_bytes
+        self._max_rows = config.max_batch_rows
+        self._timeout = config.request_timeout
+        self._ring = key_ring(app)
+        self._require_read_key = config.require_read_key
+        self._buckets = buckets_of(app)
+        self._cors = bool(config.cors_origin_set)  # then every answer varies by Origin (service/api/cors.py)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        name = self._takes(environ)
+        if name is None:
+            return self.next_app(environ, start_response)
+        started = time.perf_counter()
+        rid = request_id(environ.get("HTTP_X_REQUEST_ID"))
+        attempt = _Attempt()
+        armed = bool(self._timeout) and deadline.arm(self._timeout)
+        try:
+            answer = self._answer(environ, name, attempt)
+        except deadline.DeadlineExceeded:
+            deadline.disarm()
+            log.warning("request exceeded NEURONHUB_REQUEST_TIMEOUT (%s s)", self._timeout)
+            metrics.count_request("POST", ROUTE, 503, time.perf_counter() - started)
+            problem = problem_document(deadline.deadline_problem(), rid)
+            start_response("503 SERVICE UNAVAILABLE", self._headers(PROBLEM_JSON, problem, rid) + [("Retry-After", "1")])
+            return [problem]
+        except Exception:  # the Flask app answers it (and logs it, should it happen again there)
+            answer = None
+        finally:
+            if armed:
+                deadline.disarm()
+        if answer is None:
+            environ["wsgi.input"] = io.BytesIO(attempt.raw)
+            if attempt.token_taken:
+                environ[TOKEN_TAKEN] = True
+            return self.next_app(environ, start_response)
+        body, rows = answer
+        metrics.count_forward(name, rows)
+        metrics.count_request("POST", ROUTE, 200, time.perf_counter() - started)
+        start_response("200 OK", self._headers("application/json", body, rid))
+        return [body]
+
+    def _takes(self, environ: dict[str, Any]) -> str | None:
+        """The network's name when the lane may begin this request, else None."""
+        if environ.get("REQUEST_METHOD") != "POST":
+            return None
+        match = _PATH(environ.get("PATH_INFO", ""))
+        if match is None:
+            return None
+        content_type = environ.get("CONTENT_TYPE", "")
+        if content_type != "application/json" and content_type.partition(";")[0].strip().lower() != "application/json":
+            return None
+        length = environ.get("CONTENT_LENGTH", "")
+        if not length.isdigit() or not 0 < int(length) <= self._max_body or "HTTP_TRANSFER_ENCODING" in environ:
+            return None
+        if self._cors and "HTTP_ORIGIN" in environ:
+            return None
+        return match.group(1)
+
+    def _answer(self, environ: dict[str, Any], name: str, attempt: _Attempt) -> tuple[bytes, int] | None:
+        """(JSON answer, input rows), or None when the Flask app is to answer."""
+        client = self._client(environ)
+        if client is False:
+            return None
+        attempt.raw = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        try:
+            quick = quick_forward_body(parse_json(attempt.raw))
+        except InvalidJSON:
+            return None
+        if quick is None:
+            return None
+        inputs, batched, traced = quick
+        if inputs.shape[0] > self._max_rows:
+            return None
+        if self._buckets is not None:  # after auth, before the view, as Flask's hooks do
+            if self._buckets.take(client_of(client, environ.get("REMOTE_ADDR"))) > 0:
+                return None  # the Flask app looks again and answers 429
+            attempt.token_taken = True
+        compiled = self._cache.get(catalog.NETWORK, name, catalog.compile_network)
+        if compiled is None:
+            return None
+        try:
+            body = forward_answer(name, compiled.revision, compiled.model.network, inputs, batched, traced)
+        except EngineError:
+            return None
+        return dumps(body), inputs.shape[0]
+
+    def _client(self, environ: dict[str, Any]) -> str | None | Literal[False]:
+        """The key holder asking (None: no key), or False for a request auth would refuse."""
+        if self._ring is None:
+            return None
+        key = key_from_headers(environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_X_API_KEY"))
+        if key is None:
+            return False if self._require_read_key else None
+        if not key or self._ring.current().role_of(key) is None:
+            return False
+        return principal(key)
+
+    def _headers(self, content_type: str, body: bytes, rid: str) -> list[tuple[str, str]]:
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), ("X-Request-ID", rid)]
+        if self._cors:
+            headers.append(("Vary", "Origin"))
+        return headers
