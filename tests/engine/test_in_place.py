@@ -96,3 +96,15 @@ def test_top_ids_is_the_stable_argsort(values, k):
     scores = np.array(values)
     k = min(k, len(scores))
     np.testing.assert_array_equal(top_ids(scores, k), np.argsort(-scores, kind="stable")[:k])
+
+
+@given(st.lists(st.sampled_from([-np.inf, -3.0, -0.0, 0.0, 2.0, np.nan]) | st.floats(-5, 5), min_size=9, max_size=300),
+       st.integers(1, 20))
+def test_top_ids_for_a_few_words_of_many_is_the_stable_argsort_too(values, k):
+    """The argmax passes used for small k (ties, -0.0, -inf and NaN included) agree with the sort."""
+    from service.engine.language import top_ids
+
+    scores = np.array(values)
+    k = min(k, len(scores) // 8 - (len(scores) % 8 == 0))
+    if k >= 1:
+        np.testing.assert_array_equal(top_ids(scores, k), np.argsort(-scores, kind="stable")[:k])
