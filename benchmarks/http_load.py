@@ -181,6 +181,50 @@ SCENARIOS: dict[str, tuple[str, Callable[[], list[bytes]]]] = {
 }
 
 
+def prediction_in_process_us(dtype: str, bodies: list[bytes], rounds: int = 5) -> float:
+    """Median µs of LanguageModel.predict on the benchmark's language network, in this process, one BLAS
+    thread, the same contexts as the load: the prediction alone, without HTTP, Flask or the store."""
+    from threadpoolctl import threadpool_limits
+
+    model = language_model(dtype)
+    requests = [json.loads(body) for body in bodies]
+    with threadpool_limits(limits=1):
+        for body in requests[:20]:
+            model.predict(body["context"], body["top_k"])
+        medians = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            for body in requests:
+                model.predict(body["context"], body["top_k"])
+            medians.append((time.perf_counter() - started) / len(requests) * 1e6)
+    return statistics.median(medians)
+
+
+def output_product_us(rows: tuple[int, ...] = (1, 2, 4, 8), repeats: int = 50) -> dict[str, dict[str, float]]:
+    """Median µs of (rows x 512) @ (512 x 8,000) on one thread, by dtype and number of rows: the one
+    product every exact prediction needs, and what batching concurrent predictions would cost."""
+    from threadpoolctl import threadpool_limits
+
+    _, layers = engine.lm_weights(vocabulary=LM_VOCABULARY)
+    rng = np.random.default_rng(3)
+    out: dict[str, dict[str, float]] = {}
+    with threadpool_limits(limits=1):
+        for dtype, batches in (("float64", rows), ("float32", (1,))):
+            weights_t = np.ascontiguousarray(layers[-1][0].T, dtype=dtype)  # as the engine keeps it: (inputs, neurons)
+            out[dtype] = {}
+            for n in batches:
+                hidden = rng.standard_normal((n, weights_t.shape[0])).astype(dtype)
+                for _ in range(5):
+                    hidden @ weights_t
+                times = []
+                for _ in range(repeats):
+                    started = time.perf_counter()
+                    hidden @ weights_t
+                    times.append(time.perf_counter() - started)
+                out[dtype][str(n)] = statistics.median(times) * 1e6
+    return out
+
+
 # --- load --------------------------------------------------------------------------------------------
 
 @dataclass
@@ -344,15 +388,14 @@ def _run(workdir: Path, rounds: int, seconds: float, connections: int, scenarios
         if variants:
             servers["ours_blas2"] = start("ours_blas2", "service:create_app()", ours_env, blas_threads=2)
             servers["ours_naive"] = start("ours_naive", "benchmarks.variants:naive_app()", ours_env)
-            servers["ours_no_hooks"] = start("ours_no_hooks", "benchmarks.variants:without_hooks_app()", ours_env)
-            servers["ours_lean_hooks"] = start("ours_lean_hooks", "benchmarks.variants:lean_hooks_app()", ours_env)
+            servers["ours_flask_path"] = start("ours_flask_path", "benchmarks.variants:flask_path_app()", ours_env)
             if "predict" in scenarios:  # the same language network stored as float32
                 f32_url = f"sqlite:///{workdir / 'bench-float32.db'}"
                 seed_database(f32_url, dtype="float32")
                 servers["ours_float32"] = start("ours_float32", "service:create_app()",
                                                 {**ours_env, "NEURONHUB_DATABASE_URL": f32_url})
         wanted = {
-            "forward": ["floor", "ours"] + (["ours_naive", "ours_no_hooks", "ours_lean_hooks"] if variants else []),
+            "forward": ["floor", "ours"] + (["ours_flask_path", "ours_naive"] if variants else []),
             "predict": ["floor", "ours"] + (["ours_blas2", "ours_naive", "ours_float32"] if variants else []),
         }
         loader = "wrk" if wrk_available() else "python http.client threads"
@@ -380,6 +423,10 @@ def _run(workdir: Path, rounds: int, seconds: float, connections: int, scenarios
                 m["cpu_fraction_of_floor"] = statistics.median(cpu) if cpu else float("nan")
             results["scenarios"][scenario] = {"path": path, "answer_bytes": len(json.dumps(answers[path.rsplit('/', 1)[1]])),
                                               "servers": medians}
+            if scenario == "predict":
+                results["scenarios"][scenario]["prediction_in_process_us"] = {
+                    dtype: prediction_in_process_us(dtype, bodies) for dtype in ("float64", "float32")}
+                results["scenarios"][scenario]["output_product_us"] = output_product_us()
             for name, m in medians.items():
                 log(f"  {scenario:8s} {name:13s} {m['rps']:8.0f} req/s ({m['fraction_of_floor']:.2f} of floor; "
                     f"server CPU {m['server_cpu_us_per_request']:.0f} µs/request, {m['cpu_fraction_of_floor']:.2f})  "

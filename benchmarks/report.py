@@ -47,9 +47,12 @@ the benchmark command alone (never in tests or CI); the BLAS kernel that ran is 
   same-sized JSON document. Same gunicorn configuration (`gunicorn.conf.py`, 2 workers, 1 BLAS thread
   each, workers never recycled during a run), SQLite store. Also the server's CPU time per request
   (all gunicorn processes, from /proc), which a busy machine disturbs far less than requests per
-  second, and variants for comparison: 2 BLAS threads per worker; the cache checking the database on
-  every request (before change detection); the service without the request-id, metrics and deadline
-  hooks (not shippable: it shows what those hooks cost); the language network stored as float32.
+  second, and variants for comparison: the service without its fast lane (every request through
+  Flask's routing and hooks); 2 BLAS threads per worker; the cache checking the database on every
+  request (before change detection); the language network stored as float32. For the prediction,
+  the output layer's product (1 × 512 by 512 × 8,000, which every exact prediction needs) and the
+  whole `predict` are also timed in process (no HTTP, one thread): the floor's CPU per request ÷ (that
+  + the product alone) bounds what any server could reach.
 - **Large inputs** (`benchmarks/large_inputs.py`): 1024 rows of 784 floats through the forward
   endpoint in process, as JSON and as an `application/x-npy` body: parsing, checking, computing and
   serialising timed apart, and whole requests through the WSGI app.
@@ -129,9 +132,8 @@ _SERVER_NAMES = {
     "ours": "**Neuronhub**",
     "ours_blas2": "Neuronhub, 2 BLAS threads per worker",
     "ours_naive": "Neuronhub, database check on every request (before)",
-    "ours_no_hooks": "Neuronhub without request-id, metrics, deadline hooks (not shippable)",
+    "ours_flask_path": "Neuronhub without the fast lane (every request through Flask)",
     "ours_float32": "Neuronhub, the language network stored as float32",
-    "ours_lean_hooks": "Neuronhub with leaner request-id, metrics, deadline hooks (benchmarks/variants.py)",
 }
 
 
@@ -229,10 +231,21 @@ SPEED_CHANGES = """\
   most 3.4 ms). SQLite has no such window. Because of that window the PostgreSQL listener is **off by default**
   (`NEURONHUB_POSTGRES_CHANGE_NOTIFY=false`: every lookup reads the revision, as issue #2 promises);
   turn it on where a millisecond of staleness across replicas is acceptable. The HTTP figures above are on SQLite.
+- **The fast lane** (`service/api/fastlane.py`): a WSGI middleware answers the plain forward pass
+  (`POST .../forward` with a JSON body `{"inputs": ..., "trace": ...}`, a stored network, an answer
+  200) without Flask's request context, routing and hooks, doing their work itself: request id, API
+  key, rate limit, deadline, Prometheus counts. Every other request goes to Flask, and so does any
+  request the lane would not answer 200 (with its body), so every error is still worded by
+  `problems.py`; a test sends each request through both paths and compares status, headers and body.
+- **Cheaper request hooks for everything else** (`service/metrics.py`, `service/api/deadline.py`,
+  `service/api/request_ids.py`): Prometheus children are looked up once per label set, the SIGALRM
+  handler is installed once (a request only sets and clears its timer), the request id comes from
+  `os.urandom`; and each gunicorn worker calls `gc.freeze()` once its app is built, so full
+  collections no longer walk the long-lived objects of start-up (`gunicorn.conf.py`).
 - **Lean request path** (`service/api/evaluation.py`, `requests.py`, `fields.py`, `jsonio.py`):
   well-formed forward bodies skip marshmallow (anything else goes through the schema, so errors are
   worded exactly as before); the JSON strictness checks find the structure without a regular
-  expression when the body has no escapes; per-network metric counters are looked up once; and
+  expression when the body has no escapes; and
   `POST .../forward` takes `Content-Type: application/x-npy` (numpy's .npy format, float32 or float64,
   one vector or a batch, read without pickle: 400 `malformed-npy` for a broken file, 422 for a wrong
   dtype, shape, length, non-finite values or too many rows).
@@ -257,32 +270,42 @@ def _findings(results: dict) -> list[str]:
             out.append("- **Engine:** every case meets both targets in this run.")
     http = (results.get("http") or {}).get("scenarios", {})
     forward = http.get("forward", {}).get("servers", {})
-    if {"floor", "ours", "ours_no_hooks"} <= set(forward):
-        floor, ours, bare = (forward[k]["server_cpu_us_per_request"] for k in ("floor", "ours", "ours_no_hooks"))
-        out.append(f"- **Forward pass over HTTP:** the server spends {ours:,.0f} µs of CPU per request against the floor's "
-                   f"{floor:,.0f} µs. {ours - bare:,.0f} µs of the difference are the request-id, Prometheus and deadline "
-                   f"hooks (service/app.py, service/api/monitoring.py, service/api/deadline.py, outside this work), "
-                   f"{bare - floor:,.0f} µs the endpoint itself: Flask routing through a bigger app, the change-token check, "
-                   "the strict JSON checks, the forward pass, the metric counters.")
-    if "ours_lean_hooks" in forward:
-        out.append(f"- **Leaner hooks** (same request id, same Prometheus series, same deadline; "
-                   f"`benchmarks/variants.py:lean_hooks_app`) would take the forward pass from "
-                   f"{forward['ours']['fraction_of_floor']:.2f} to {forward['ours_lean_hooks']['fraction_of_floor']:.2f} "
-                   "of the floor.")
+    if {"floor", "ours"} <= set(forward):
+        floor, ours = (forward[k]["server_cpu_us_per_request"] for k in ("floor", "ours"))
+        text = (f"- **Forward pass over HTTP:** {forward['ours']['fraction_of_floor']:.2f} of the floor's requests per "
+                f"second; the server spends {ours:,.0f} µs of CPU per request against the floor's {floor:,.0f} µs.")
+        if "ours_flask_path" in forward:
+            text += (f" Through Flask's routing and request hooks (the service without its fast lane) it was "
+                     f"{forward['ours_flask_path']['fraction_of_floor']:.2f} of the floor "
+                     f"({forward['ours_flask_path']['server_cpu_us_per_request']:,.0f} µs per request): the lane answers "
+                     "the plain forward pass without Flask's request context, routing and hooks, doing their work itself.")
+        out.append(text)
     if "ours_naive" in forward and "ours" in forward:
-        out.append(f"- **Change detection** took the forward pass from {forward['ours_naive']['fraction_of_floor']:.2f} to "
-                   f"{forward['ours']['fraction_of_floor']:.2f} of the floor's requests per second (no database round trip "
-                   "while nothing changes).")
-    predict = http.get("predict", {}).get("servers", {})
+        out.append(f"- **Change detection:** with a database round trip per request to check the cached network, the "
+                   f"forward pass would be at {forward['ours_naive']['fraction_of_floor']:.2f} of the floor.")
+    predict_data = http.get("predict", {})
+    predict = predict_data.get("servers", {})
+    alone = predict_data.get("prediction_in_process_us", {})
     if {"floor", "ours"} <= set(predict):
         floor, ours = predict["floor"]["server_cpu_us_per_request"], predict["ours"]["server_cpu_us_per_request"]
-        out.append(f"- **Next-word prediction over HTTP** costs {ours:,.0f} µs of CPU per request against the floor's "
-                   f"{floor:,.0f} µs. Nearly all of it is one product with the 8,000 × 512 float64 output matrix "
-                   "(32.8 MB, read from memory for every prediction: it does not fit in the cache, the less so with a "
-                   "copy per worker). No exact method avoids reading it: every probability needs the sum over the "
-                   "whole vocabulary."
-                   + (f" Stored as float32 (half the bytes) it reaches {predict['ours_float32']['fraction_of_floor']:.2f} of the floor."
-                      if "ours_float32" in predict else ""))
+        text = (f"- **Next-word prediction over HTTP:** {predict['ours']['fraction_of_floor']:.2f} of the floor; "
+                f"{ours:,.0f} µs of CPU per request against the floor's {floor:,.0f} µs. Nearly all of it is one product "
+                "of the hidden vector with the 8,000 × 512 output matrix (32.8 MB in float64): every probability needs "
+                "the softmax's sum over the whole vocabulary, so every exact prediction reads the whole matrix.")
+        product = predict_data.get("output_product_us", {})
+        if product:
+            x64, x32 = product["float64"]["1"], product["float32"]["1"]
+            text += (f" That product alone, in process on one thread, takes {_us(x64 / 1e6)} in float64 and "
+                     f"{_us(x32 / 1e6)} in float32: a server that added nothing but it to the floor's work could reach at "
+                     f"most {floor / (floor + x64):.2f} of the floor's requests per second in float64 and "
+                     f"{floor / (floor + x32):.2f} in float32, so the 0.60 target cannot be met on this machine at batch 1, "
+                     "by any implementation.")
+        if alone:
+            text += (f" The whole prediction in process (context, embedding, both layers, softmax, top words) takes "
+                     f"{_us(alone['float64'] / 1e6)} in float64 and {_us(alone['float32'] / 1e6)} in float32.")
+        if "ours_float32" in predict:
+            text += f" Stored as float32 the network reaches {predict['ours_float32']['fraction_of_floor']:.2f} of the floor."
+        out.append(text)
     large = results.get("large")
     if large:
         out.append(f"- **Large inputs:** a .npy body makes a 1024 × 784 request {large['npy_speedup']:.1f}× faster than "
@@ -290,18 +313,21 @@ def _findings(results: dict) -> list[str]:
     out += ["", "### What would get the rest", "",
             "- Engine, float32 and batch ≤ 32: a GEMM with weights packed once at compile time (MLAS, oneDNN or a small "
             "compiled kernel); numpy exposes none.",
-            "- Forward over HTTP ≥ 0.9 of the floor: make the per-request hooks cheap (Prometheus children looked up "
-            "once per route and status instead of `labels()` on every request; the SIGALRM handler installed once "
-            "instead of swapped per request; a cheaper request id: the lean-hooks row), and `gc.freeze()` after "
-            "start-up (about 5% of a request's CPU in one A/B run). What is left is mostly Flask and werkzeug "
-            "serving a 30-route app; a bare WSGI path for the hot endpoints would be the next step, at the price of "
-            "re-doing what the hooks give.",
-            "- Prediction ≥ 0.6 of the floor: not with an exact float64 softmax over 8,000 words on this machine. What "
-            "would help most: float32 networks (half the bytes) with the compiled weights shared by the workers (one "
-            "copy in a memory-mapped file, so both workers hit the same 16 MB in the shared L3 cache), and a small "
-            "cache of answers per (revision, context, top_k, temperature) for repeated contexts.",
+            "- Prediction ≥ 0.6 of the floor: only by reading less memory per prediction than the whole output "
+            "matrix, which an exact softmax cannot do; float32 halves it (the float32 row), a machine with more memory "
+            "bandwidth per core shortens it." + _batching_note(http.get("predict", {}).get("output_product_us", {}).get("float64")),
             ""]
     return out
+
+
+def _batching_note(by_rows: dict[str, float] | None) -> str:
+    if not by_rows or "1" not in by_rows:
+        return ""
+    one = by_rows["1"]
+    shown = ", ".join(f"{n} rows {_us(t / 1e6)} ({t / one / int(n):.2f}× per row)" for n, t in by_rows.items() if n != "1")
+    return (" Batching concurrent predictions into one matrix product (which needs threads in the workers) would "
+            f"pay only from several rows on: the output layer's product with 1 row takes {_us(one / 1e6)}; {shown} "
+            "(OpenBLAS switches from its matrix-vector to its matrix-matrix kernel and packs the weights).")
 
 
 def markdown(results: dict) -> str:

@@ -49,7 +49,7 @@ class _Attempt:
     __slots__ = ("raw", "token_taken")
 
     def __init__(self) -> None:
-        self.raw = b""
+        self.raw: bytes | None = None  # None: the body is still unread in wsgi.input
         self.token_taken = False
 
 
@@ -90,7 +90,8 @@ class FastLane:
             if armed:
                 deadline.disarm()
         if answer is None:
-            environ["wsgi.input"] = io.BytesIO(attempt.raw)
+            if attempt.raw is not None:
+                environ["wsgi.input"] = io.BytesIO(attempt.raw)
             if attempt.token_taken:
                 environ[TOKEN_TAKEN] = True
             return self.next_app(environ, start_response)
@@ -122,9 +123,9 @@ class FastLane:
         client = self._client(environ)
         if client is False:
             return None
-        attempt.raw = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        raw = attempt.raw = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
         try:
-            quick = quick_forward_body(parse_json(attempt.raw))
+            quick = quick_forward_body(parse_json(raw))
         except InvalidJSON:
             return None
         if quick is None:
