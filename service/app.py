@@ -5,9 +5,8 @@ import logging
 from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .api import auth, cors, deadline, definitions, demo, evaluation, health, language, monitoring, ratelimit, spec, training
+from .api import auth, cors, deadline, definitions, demo, evaluation, fastlane, health, language, monitoring, ratelimit, spec, training
 from .api.context import Services
-from .api.fastlane import FastLane
 from .api.request_ids import request_id
 from .api.problems import Problem, problem_response, register_error_handlers
 from .catalog import CompiledCache
@@ -59,7 +58,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(training.bp)
     app.register_blueprint(spec.bp)
     deadline.install(app, config.request_timeout, config.threads, store)  # last: disarms first
-    app.wsgi_app = FastLane(app, app.wsgi_app)  # type: ignore[method-assign]
+    fastlane.install(app)  # after every other hook
     if config.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies, x_proto=config.trusted_proxies)  # type: ignore[method-assign]
 

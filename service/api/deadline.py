@@ -31,7 +31,7 @@ import time
 from types import FrameType
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from sqlalchemy import event
 
 from ..store import Store
@@ -48,6 +48,11 @@ _SHIELDED_FLASK_CODE = frozenset({"handle_user_exception", "handle_exception", "
 
 class DeadlineExceeded(Exception):
     pass
+
+
+# A request handed over by the fast lane (service/api/fastlane.py) keeps the deadline it had there:
+# its time.monotonic() deadline travels in the WSGI environ under this key.
+ENVIRON_KEY = "neuronhub.deadline"
 
 
 class _State(threading.local):
@@ -104,11 +109,16 @@ def install_handler() -> bool:
 
 def arm(seconds: float) -> bool:
     """Start the deadline for this request; False (and nothing armed) where it cannot work."""
+    return arm_until(time.monotonic() + seconds)
+
+
+def arm_until(when: float) -> bool:
+    """arm() for a deadline at time.monotonic() == when; one already past fires at once."""
     if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGALRM) is not _on_alarm:
         return False  # signals reach the main thread only; or SIGALRM was taken over since
-    _state.deadline = time.monotonic() + seconds
+    _state.deadline = when
     _state.fired = False
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, max(when - time.monotonic(), 1e-6))  # 0 would disarm the timer
     return True
 
 
@@ -162,7 +172,11 @@ def install(app: Flask, seconds: int, threads: int, store: Store) -> None:
 
     @app.before_request
     def _arm() -> None:
-        arm(seconds)
+        until = request.environ.get(ENVIRON_KEY)
+        if until is None:
+            arm(seconds)
+        else:
+            arm_until(until)
 
     @app.after_request
     def _disarm_after(response: Response) -> Response:

@@ -10,11 +10,13 @@ routing through some thirty routes and the request hooks cost several times that
 doing for it what the hooks do: the request id, the API key check, the rate limit, the deadline and
 the Prometheus counts. Every other request goes to the Flask app untouched. A request the lane has
 begun but would not answer 200 (malformed JSON, inputs the schema must word, a missing network, too
-many rows, an engine error, a refused key, an empty bucket, an unexpected exception) is handed to the
-Flask app with its body, so every error is still worded by the one place that words errors
-(problems.py) — the lane has no error answers of its own except the deadline's 503. A rate-limit
-token the lane took is not taken again. tests/api/test_fastlane.py checks that both paths answer
-alike, byte for byte.
+many rows, an engine error, a refused key, an empty bucket) is handed to the Flask app with its
+body, so every error is still worded by the one place that words errors (problems.py); an exception
+it meets (a database error) is raised again inside Flask, after Flask's hooks, and answered by the
+app's error handlers. The lane has no error answers of its own except the deadline's 503. It works in
+Flask's order (key, rate limit, network, then the body), a rate-limit token it took is not taken
+again, and a request it hands over keeps the deadline it had. tests/api/test_fastlane.py checks that
+both paths answer alike, byte for byte.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ import re
 import time
 from typing import Any, Callable, Iterable, Literal
 
-from flask import Flask
+from flask import Flask, request
 
 from .. import catalog, metrics
 from ..engine.errors import EngineError
@@ -42,6 +44,23 @@ ROUTE = "/v1/networks/<name>/forward"  # the route template the Prometheus serie
 _PATH = re.compile(r"/v1/networks/([A-Za-z0-9][A-Za-z0-9._-]{0,63})/forward").fullmatch
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+RAISED = "neuronhub.fastlane.raised"  # an exception the lane met, for the Flask app to answer
+
+
+def install(app: Flask) -> None:
+    """Put the lane in front of the app. Call after every other request hook is registered: the hook
+    here re-raises, inside Flask, an exception the lane met (a database error, say), so that the
+    app's own error handlers answer it once its other hooks (deadline included) have run."""
+
+    @app.before_request
+    def raise_from_lane() -> None:
+        raised = request.environ.pop(RAISED, None)
+        if raised is not None:
+            raise raised
+
+    app.wsgi_app = FastLane(app, app.wsgi_app)  # type: ignore[method-assign]
 
 
 class _Attempt:
@@ -74,7 +93,8 @@ class FastLane:
         started = time.perf_counter()
         rid = request_id(environ.get("HTTP_X_REQUEST_ID"))
         attempt = _Attempt()
-        armed = bool(self._timeout) and deadline.arm(self._timeout)
+        until = time.monotonic() + self._timeout
+        armed = bool(self._timeout) and deadline.arm_until(until)
         try:
             answer = self._answer(environ, name, attempt)
         except deadline.DeadlineExceeded:
@@ -84,8 +104,9 @@ class FastLane:
             problem = problem_document(deadline.deadline_problem(), rid)
             start_response("503 SERVICE UNAVAILABLE", self._headers(PROBLEM_JSON, problem, rid) + [("Retry-After", "1")])
             return [problem]
-        except Exception:  # the Flask app answers it (and logs it, should it happen again there)
+        except Exception as exc:  # answered by the Flask app's error handlers, after its hooks (raise_from_lane)
             answer = None
+            environ[RAISED] = exc
         finally:
             if armed:
                 deadline.disarm()
@@ -94,6 +115,8 @@ class FastLane:
                 environ["wsgi.input"] = io.BytesIO(attempt.raw)
             if attempt.token_taken:
                 environ[TOKEN_TAKEN] = True
+            if armed:
+                environ[deadline.ENVIRON_KEY] = until  # the time spent here counts
             return self.next_app(environ, start_response)
         body, rows = answer
         metrics.count_forward(name, rows)
@@ -109,21 +132,38 @@ class FastLane:
         if match is None:
             return None
         content_type = environ.get("CONTENT_TYPE", "")
-        if content_type != "application/json" and content_type.partition(";")[0].strip().lower() != "application/json":
+        # werkzeug's reading of the media type: whitespace is " " and "\t" only (not Unicode's)
+        if content_type != "application/json" and content_type.partition(";")[0].strip(" \t").lower() != "application/json":
             return None
         length = environ.get("CONTENT_LENGTH", "")
-        if not length.isdigit() or not 0 < int(length) <= self._max_body or "HTTP_TRANSFER_ENCODING" in environ:
+        if not (length.isascii() and length.isdigit()) or not 0 < int(length) <= self._max_body or "HTTP_TRANSFER_ENCODING" in environ:
             return None
         if self._cors and "HTTP_ORIGIN" in environ:
             return None
         return match.group(1)
 
     def _answer(self, environ: dict[str, Any], name: str, attempt: _Attempt) -> tuple[bytes, int] | None:
-        """(JSON answer, input rows), or None when the Flask app is to answer."""
+        """(JSON answer, input rows), or None when the Flask app is to answer.
+
+        In Flask's order: the key (auth hook), the rate limit (its hook), the network (the view's
+        first step), then the body; so a refused or missing request never waits for its body."""
         client = self._client(environ)
         if client is False:
             return None
-        raw = attempt.raw = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        if self._buckets is not None:
+            if self._buckets.take(client_of(client, environ.get("REMOTE_ADDR"))) > 0:
+                return None  # the Flask app looks again and answers 429
+            attempt.token_taken = True
+        compiled = self._cache.get(catalog.NETWORK, name, catalog.compile_network)
+        if compiled is None:
+            return None
+        length = int(environ["CONTENT_LENGTH"])
+        try:
+            raw = attempt.raw = environ["wsgi.input"].read(length)
+        except Exception:
+            return None  # a broken upload: Flask reads what is left and words it
+        if len(raw) != length:
+            return None  # the client went away early: Flask words it
         try:
             quick = quick_forward_body(parse_json(raw))
         except InvalidJSON:
@@ -132,13 +172,6 @@ class FastLane:
             return None
         inputs, batched, traced = quick
         if inputs.shape[0] > self._max_rows:
-            return None
-        if self._buckets is not None:  # after auth, before the view, as Flask's hooks do
-            if self._buckets.take(client_of(client, environ.get("REMOTE_ADDR"))) > 0:
-                return None  # the Flask app looks again and answers 429
-            attempt.token_taken = True
-        compiled = self._cache.get(catalog.NETWORK, name, catalog.compile_network)
-        if compiled is None:
             return None
         try:
             body = forward_answer(name, compiled.revision, compiled.model.network, inputs, batched, traced)

@@ -6,6 +6,7 @@ same); the lane must answer the plain 200s itself and hand everything else over.
 """
 from __future__ import annotations
 
+import io
 import json
 import time
 
@@ -16,9 +17,10 @@ from hypothesis import strategies as st
 from werkzeug.test import Client
 
 from service import create_app, metrics
-from service.api import deadline
+from service.api import deadline, ratelimit
 from service.api.fastlane import ROUTE, FastLane
 from service.config import Config
+from service.store import StoreUnavailable
 from tests.api.helpers import XOR, put_json
 
 ADMIN_KEY, READ_KEY = "admin-key-0123456789", "read-key-0123456789"
@@ -239,4 +241,123 @@ def test_the_deadline_holds_in_the_lane(make_app):
     assert response.get_json() == {
         "type": "urn:neuronhub:problem:deadline-exceeded", "title": "Service Unavailable", "status": 503,
         "detail": deadline.deadline_problem().detail, "request_id": "late-one"}
+    assert deadline.remaining() is None
+
+
+# --- edge cases found in review: the raw WSGI environ, as any server may pass it -------------------
+
+def _environ(body=b'{"inputs": [1, 0]}', content_type="application/json", path=FORWARD, **override):
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(path=path, method="POST", data=body, content_type=content_type,
+                             headers={"X-Request-ID": "rid-1"}).get_environ()
+    environ["REMOTE_ADDR"] = "127.0.0.9"
+    environ.update(override)
+    return environ
+
+
+def _call(wsgi_app, environ):
+    answer = {}
+
+    def start_response(status, headers, exc_info=None):
+        answer["status"], answer["headers"] = status, sorted(headers)
+
+    body = b"".join(wsgi_app(environ, start_response))
+    return answer["status"], answer["headers"], body
+
+
+def _both(app, make_environ):
+    lane = app.wsgi_app
+    return _call(lane, make_environ()), _call(lane.next_app, make_environ())
+
+
+@pytest.fixture
+def xor_app(make_app):
+    def make(**settings):
+        app = make_app(**settings)
+        put_json(app.test_client(), "/v1/networks/xor", XOR)
+        return app
+    return make
+
+
+@pytest.mark.parametrize("override", [
+    {"CONTENT_LENGTH": "\u00b2"},  # a latin-1 byte that str.isdigit() takes for a digit
+    {"CONTENT_LENGTH": "40"},  # a body shorter than announced (a client that went away)
+    {"CONTENT_TYPE": "application/json\xa0"},  # whitespace to str.strip(), not to werkzeug
+    {"CONTENT_TYPE": "\xa0application/json"},
+    {"CONTENT_TYPE": "application/json\x85; charset=utf-8"},
+    {"CONTENT_LENGTH": "0016"},
+    {"CONTENT_TYPE": "Application/JSON ; charset=utf-8"},
+])
+def test_odd_content_headers_get_the_flask_answer(xor_app, override):
+    through_lane, flask_alone = _both(xor_app(), lambda: _environ(**override))
+    assert through_lane == flask_alone
+
+
+class _SlowUpload(io.BytesIO):
+    """A body that takes longer to arrive than the request may run."""
+
+    def read(self, *args):
+        time.sleep(1.5)
+        return super().read(*args)
+
+    def readinto(self, buffer):
+        time.sleep(1.5)
+        return super().readinto(buffer)
+
+
+def _slow(**override):
+    environ = _environ(**override)
+    environ["wsgi.input"] = _SlowUpload(environ["wsgi.input"].getvalue())
+    return environ
+
+
+@pytest.mark.timeout(60, method="thread")  # pytest-timeout's signal method would own SIGALRM
+def test_a_missing_network_or_an_empty_bucket_is_answered_before_the_body_is_read(xor_app):
+    app = xor_app(request_timeout=1, rate_limit="1/hour")
+    missing = "/v1/networks/nothing/forward"
+    lane_answer = _call(app.wsgi_app, _slow(path=missing, REMOTE_ADDR="10.0.0.1"))
+    flask_answer = _call(app.wsgi_app.next_app, _slow(path=missing, REMOTE_ADDR="10.0.0.2"))
+    assert lane_answer == flask_answer and lane_answer[0] == "404 NOT FOUND"
+    for address in ("10.0.0.3", "10.0.0.4"):
+        ratelimit.buckets_of(app).take("addr:" + address)  # now empty
+    lane_answer = _call(app.wsgi_app, _slow(REMOTE_ADDR="10.0.0.3"))
+    flask_answer = _call(app.wsgi_app.next_app, _slow(REMOTE_ADDR="10.0.0.4"))
+    assert lane_answer == flask_answer and lane_answer[0] == "429 TOO MANY REQUESTS"
+
+
+@pytest.mark.timeout(60, method="thread")
+def test_a_slow_upload_cut_by_the_deadline_costs_a_token_on_both_paths(xor_app):
+    app = xor_app(request_timeout=1, rate_limit="100/hour")
+    buckets = ratelimit.buckets_of(app)
+    lane_answer = _call(app.wsgi_app, _slow(REMOTE_ADDR="10.0.0.1"))
+    flask_answer = _call(app.wsgi_app.next_app, _slow(REMOTE_ADDR="10.0.0.2"))
+    assert lane_answer[0] == flask_answer[0] == "503 SERVICE UNAVAILABLE"
+    assert buckets._buckets["addr:10.0.0.1"][0] == buckets._buckets["addr:10.0.0.2"][0] < 100
+
+
+@pytest.mark.timeout(60, method="thread")
+def test_a_request_handed_over_keeps_the_deadline_it_had_in_the_lane(xor_app):
+    """A database wait cut short by the deadline in the lane must not get a second, full deadline in Flask."""
+    app = xor_app(request_timeout=1)
+    store = app.extensions["neuronhub"].store
+    real_revision = store.current_revision
+    store.change_token = lambda: None  # every lookup asks the database
+    shielded = {"__name__": "sqlalchemy.fake_wait"}  # deadline.py never raises inside the database layer
+    exec("import time\ndef wait(left, exc):\n    time.sleep(max(0.0, left - 0.003))\n    raise exc('statement timeout')\n", shielded)
+    results = []
+    for wsgi_app in (app.wsgi_app, app.wsgi_app.next_app):
+        calls = []
+
+        def current_revision(kind, name):  # a lock held about as long as the request may run, then released
+            calls.append(1)
+            if len(calls) == 1:
+                shielded["wait"](deadline.remaining(), StoreUnavailable)
+            return real_revision(kind, name)
+
+        store.current_revision = current_revision
+        started = time.monotonic()
+        status = _call(wsgi_app, _environ())[0]
+        results.append((status, round(time.monotonic() - started)))
+    assert results[0] == results[1] == ("503 SERVICE UNAVAILABLE", 1)
     assert deadline.remaining() is None
