@@ -1,0 +1,57 @@
+"""docs/benchmarks.md is rendered from benchmarks/results.json; the suite itself runs outside CI
+(./scripts/bench needs PyTorch and ONNX Runtime), so its report code is checked here."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+from benchmarks import report
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def committed_results() -> dict:
+    return json.loads((ROOT / "benchmarks" / "results.json").read_text())
+
+
+def test_the_committed_page_is_the_rendering_of_the_committed_results():
+    assert (ROOT / "docs" / "benchmarks.md").read_text() == report.markdown(committed_results())
+
+
+def test_every_engine_case_and_http_scenario_is_in_the_tables():
+    results = committed_results()
+    page = report.markdown(results)
+    for row in results["engine"]:
+        assert f"| {row['case']} |" in page
+    for scenario in ("forward", "predict"):
+        assert f"| {scenario} | **Neuronhub** |" in page
+
+
+def _with_predict_product(results: dict, float64_us: float, float32_us: float) -> dict:
+    changed = copy.deepcopy(results)
+    predict = changed["http"]["scenarios"]["predict"]
+    predict["output_product_us"]["float64"]["1"] = float64_us
+    predict["output_product_us"]["float32"]["1"] = float32_us
+    return changed
+
+
+def test_the_page_says_a_target_cannot_be_met_only_where_the_runs_own_bound_says_so():
+    results = committed_results()
+    floor = results["http"]["scenarios"]["predict"]["servers"]["floor"]["server_cpu_us_per_request"]
+    # bound = floor / (floor + product): below 0.6 exactly when product > floor * (1/0.6 - 1)
+    limit = floor * (1 / report.HTTP_TARGETS["predict"] - 1)
+    out_of_reach = "\n".join(report._findings(_with_predict_product(results, limit * 3, limit * 2)))
+    assert "cannot be met" in out_of_reach and "Nor in float32." in out_of_reach
+    float32_room = "\n".join(report._findings(_with_predict_product(results, limit * 3, limit / 2)))
+    assert "cannot be met" in float32_room and "Nor in float32." not in float32_room
+    within_reach = "\n".join(report._findings(_with_predict_product(results, limit / 2, limit / 4)))
+    assert "cannot be met" not in within_reach
+
+
+def test_misses_are_named_with_their_ratio():
+    results = copy.deepcopy(committed_results())
+    row = results["engine"][0]
+    row["references"]["onnxruntime"]["ratio"] = 1.5
+    findings = "\n".join(report._findings(results))
+    assert f"{row['case']} vs ONNX Runtime 1.50×" in findings
