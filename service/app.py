@@ -2,19 +2,21 @@
 from __future__ import annotations
 
 import logging
+
 from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .api import auth, cors, deadline, definitions, demo, evaluation, fastlane, health, language, monitoring, ratelimit, spec, training
 from .api.context import Services
-from .api.request_ids import request_id
 from .api.problems import Problem, problem_response, register_error_handlers
+from .api.request_ids import request_id
 from .catalog import CompiledCache
 from .config import Config
 from .jobs import TrainingRunner, fail_abandoned_jobs
 from .store import Store, StoreUnavailable
 
 log = logging.getLogger("neuronhub")
+
 
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
