@@ -5,8 +5,9 @@ then gets a dropped connection or gunicorn's HTML page. So each request arms a o
 timer (signal.setitimer) for NEURONHUB_REQUEST_TIMEOUT seconds; when it fires, the SIGALRM handler
 raises DeadlineExceeded in the request's code, and the request is answered 503 problem+json
 (`deadline-exceeded`, Retry-After: 1) by the usual error handling. The timer is disarmed as soon as
-the view has answered. The handler is installed once, when the app is built (an unarmed alarm is
-ignored); a request only sets and clears the timer, two system calls.
+the view has answered. The handler is installed once, when the app is built or, if something else
+owned SIGALRM then, by the first request after it let go (an unarmed alarm is ignored); a request
+only sets and clears the timer, two system calls.
 
 Where the exception lands matters. The handler never raises inside SQLAlchemy, the database
 drivers, logging or prometheus-client (an interrupted query would leave a pooled connection half
@@ -114,8 +115,10 @@ def arm(seconds: float) -> bool:
 
 def arm_until(when: float) -> bool:
     """arm() for a deadline at time.monotonic() == when; one already past fires at once."""
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGALRM) is not _on_alarm:
-        return False  # signals reach the main thread only; or SIGALRM was taken over since
+    if threading.current_thread() is not threading.main_thread():
+        return False  # signals reach the main thread only
+    if signal.getsignal(signal.SIGALRM) is not _on_alarm and not install_handler():
+        return False  # SIGALRM is someone else's now; taken again once they let it go
     _state.deadline = when
     _state.fired = False
     signal.setitimer(signal.ITIMER_REAL, max(when - time.monotonic(), 1e-6))  # 0 would disarm the timer

@@ -96,20 +96,23 @@ class FastLane:
         until = time.monotonic() + self._timeout
         armed = bool(self._timeout) and deadline.arm_until(until)
         try:
-            answer = self._answer(environ, name, attempt)
-        except deadline.DeadlineExceeded:
+            try:
+                answer = self._answer(environ, name, attempt)
+            except deadline.DeadlineExceeded:
+                raise
+            except Exception as exc:  # answered by the Flask app's error handlers, after its hooks (raise_from_lane)
+                answer = None
+                environ[RAISED] = exc
+            finally:
+                if armed:
+                    deadline.disarm()
+        except deadline.DeadlineExceeded:  # from the work, or from the alarm landing in the finally above
             deadline.disarm()
             log.warning("request exceeded NEURONHUB_REQUEST_TIMEOUT (%s s)", self._timeout)
             metrics.count_request("POST", ROUTE, 503, time.perf_counter() - started)
             problem = problem_document(deadline.deadline_problem(), rid)
             start_response("503 SERVICE UNAVAILABLE", self._headers(PROBLEM_JSON, problem, rid) + [("Retry-After", "1")])
             return [problem]
-        except Exception as exc:  # answered by the Flask app's error handlers, after its hooks (raise_from_lane)
-            answer = None
-            environ[RAISED] = exc
-        finally:
-            if armed:
-                deadline.disarm()
         if answer is None:
             if attempt.raw is not None:
                 environ["wsgi.input"] = io.BytesIO(attempt.raw)

@@ -174,6 +174,8 @@ def top_ids(scores: np.ndarray, k: int) -> np.ndarray:
     if 8 * k >= len(scores):
         return np.argsort(negated, kind="stable")[:k]
     kth = np.partition(negated, k - 1)[k - 1]
+    if kth != kth:  # fewer than k numbers, the rest NaN (which sorts last): the sort is the definition
+        return np.argsort(negated, kind="stable")[:k]
     candidates = np.flatnonzero(negated <= kth)  # every id that can be among the first k, in id order
     return candidates[np.argsort(negated[candidates], kind="stable")[:k]]
 

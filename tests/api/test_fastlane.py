@@ -361,3 +361,24 @@ def test_a_request_handed_over_keeps_the_deadline_it_had_in_the_lane(xor_app):
         results.append((status, round(time.monotonic() - started)))
     assert results[0] == results[1] == ("503 SERVICE UNAVAILABLE", 1)
     assert deadline.remaining() is None
+
+
+@pytest.mark.timeout(60, method="thread")  # pytest-timeout's signal method would own SIGALRM
+def test_an_alarm_landing_while_the_lane_disarms_is_answered_503(paths, monkeypatch):
+    """The alarm can go off after the work is done and before disarm() clears the deadline: the
+    exception then comes out of the lane's finally block, and must still become the 503 problem."""
+    real_disarm = deadline.disarm
+    calls = []
+
+    def alarm_lands_first(*args):
+        calls.append(1)
+        if len(calls) == 1:
+            raise deadline.DeadlineExceeded()
+        real_disarm()
+
+    monkeypatch.setattr(deadline, "disarm", alarm_lands_first)
+    response = paths.lane.post(FORWARD, data=b'{"inputs": [1, 0]}', content_type="application/json",
+                               headers={"X-Request-ID": "at-the-wire"})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    assert response.get_json()["type"] == "urn:neuronhub:problem:deadline-exceeded"
+    assert len(calls) >= 2 and deadline.remaining() is None

@@ -258,6 +258,28 @@ def test_a_slow_request_is_answered_503_at_the_deadline(make_app):
     assert deadline.remaining() is None
 
 
+@pytest.mark.timeout(60, method="thread")
+def test_the_deadline_takes_sigalrm_once_its_previous_owner_let_it_go(make_app):
+    """Built while something else owned SIGALRM (as pytest-timeout's signal method does during a
+    test), the app must not lose its deadline for good once that owner restored the default."""
+    import signal
+
+    def someone_elses(signum, frame):
+        raise AssertionError("not ours")
+
+    previous = signal.signal(signal.SIGALRM, someone_elses)
+    try:
+        client = make_app(request_timeout=1)
+    finally:
+        signal.signal(signal.SIGALRM, previous)  # let go: back to the default
+    client.application.add_url_rule("/test-slow-later", "test_slow_later", lambda: time.sleep(3) or "too late")
+    started = time.monotonic()
+    response = client.get("/test-slow-later")
+    assert_problem(response, 503, "deadline-exceeded")
+    assert time.monotonic() - started < 2
+    assert deadline.remaining() is None
+
+
 def test_request_timeout_must_be_below_the_worker_timeout():
     with pytest.raises(ValueError, match="REQUEST_TIMEOUT"):
         Config(request_timeout=60, worker_timeout=60)

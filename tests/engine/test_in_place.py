@@ -108,3 +108,22 @@ def test_top_ids_for_a_few_words_of_many_is_the_stable_argsort_too(values, k):
     k = min(k, len(scores) // 8 - (len(scores) % 8 == 0))
     if k >= 1:
         np.testing.assert_array_equal(top_ids(scores, k), np.argsort(-scores, kind="stable")[:k])
+
+
+@given(st.lists(st.sampled_from([np.nan, np.nan, np.nan, -np.inf, np.inf, 1.0, -0.0]), min_size=1, max_size=200),
+       st.integers(1, 30), st.sampled_from([np.float64, np.float32]))
+def test_top_ids_with_mostly_nan_scores_is_the_stable_argsort(values, k, dtype):
+    """NaN sorts last; with fewer than k numbers the rest of the k are NaN ids, in id order."""
+    from service.engine.language import top_ids
+
+    scores = np.array(values, dtype=dtype)
+    k = min(k, len(scores))
+    np.testing.assert_array_equal(top_ids(scores, k), np.argsort(-scores, kind="stable")[:k])
+
+
+def test_top_ids_cases_found_in_review():
+    from service.engine.language import top_ids
+
+    nan = np.nan
+    for scores, k in ((np.full(9, nan), 1), (np.array([1.0] + [nan] * 16), 2), (np.array([nan] * 16 + [-np.inf]), 2)):
+        np.testing.assert_array_equal(top_ids(scores, k), np.argsort(-scores, kind="stable")[:k])
