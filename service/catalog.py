@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Callable, Generic, TypeVar
 
 import numpy as np
@@ -154,11 +155,12 @@ def _network_sizes(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _meta(record: Record | RecordSummary) -> dict[str, Any]:
-    return {"revision": record.revision, "created_at": _timestamp(record.created_at), "updated_at": _timestamp(record.updated_at)}
+    return {"revision": record.revision, "created_at": timestamp(record.created_at), "updated_at": timestamp(record.updated_at)}
 
 
-def _timestamp(moment: Any) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+def timestamp(moment: datetime | None) -> str | None:
+    """A stored time as JSON shows it: ISO 8601 in UTC with a Z; None stays None."""
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
 # --- the per-process cache -------------------------------------------------------------------

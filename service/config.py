@@ -77,7 +77,7 @@ class Config:
     @property
     def auth_enabled(self) -> bool:
         """True when any API key source is configured: then writes need an admin key."""
-        return bool(_split(self.admin_keys) or _split(self.read_keys) or self.keys_file.strip())
+        return bool(split_list(self.admin_keys) or split_list(self.read_keys) or self.keys_file.strip())
 
     @property
     def rate(self) -> tuple[int, int] | None:
@@ -92,7 +92,7 @@ class Config:
 
     @property
     def cors_origin_set(self) -> frozenset[str]:
-        origins = frozenset(_split(self.cors_origins))
+        origins = frozenset(split_list(self.cors_origins))
         for origin in origins:
             if not _ORIGIN.fullmatch(origin):
                 raise ValueError(
@@ -107,7 +107,8 @@ _PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h"
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
-def _split(value: str) -> list[str]:
+def split_list(value: str) -> list[str]:
+    """A comma-separated setting as its non-empty, stripped parts."""
     return [part.strip() for part in value.split(",") if part.strip()]
 
 

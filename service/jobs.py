@@ -13,12 +13,14 @@ import os
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any, Sequence
 
 from . import catalog, metrics
 from .engine.errors import EngineError
 from .engine.training import TrainingCancelled, TrainingSettings, train
-from .store import LOSS_HISTORY_LIMIT, Job, Store
+from .store import ACTIVE_STATES, LOSS_HISTORY_LIMIT, Job, Store
+from .store.db import utcnow
 
 log = logging.getLogger("neuronhub.jobs")
 
@@ -47,6 +49,12 @@ def owner_may_be_alive(owner: str | None) -> bool:
 
 def fail_abandoned_jobs(store: Store) -> list[str]:
     return store.fail_stale_jobs(SILENT_LOCAL_SECONDS, owner_may_be_alive) + store.fail_stale_jobs(SILENT_ANYWHERE_SECONDS)
+
+
+def may_be_abandoned(job: Job) -> bool:
+    """Whether fail_abandoned_jobs could fail this job: active, and silent for longer than the
+    shorter of its two limits. A cheap look at a row already read, before two queries."""
+    return job.state in ACTIVE_STATES and job.heartbeat_at < utcnow() - timedelta(seconds=SILENT_LOCAL_SECONDS)
 
 
 class TrainingRunner:

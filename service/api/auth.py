@@ -30,7 +30,7 @@ from typing import Callable, TypeVar
 
 from flask import Flask, current_app, g, request
 
-from ..config import Config
+from ..config import Config, split_list
 from .problems import Problem
 
 log = logging.getLogger("neuronhub")
@@ -103,8 +103,8 @@ class KeyRing:
     """The keys in force: the ones from the environment plus the keys file, re-read when it changes."""
 
     def __init__(self, config: Config) -> None:
-        self._fixed = [(parse_key(k), ADMIN) for k in _split(config.admin_keys)]
-        self._fixed += [(parse_key(k), READ) for k in _split(config.read_keys)]
+        self._fixed = [(parse_key(k), ADMIN) for k in split_list(config.admin_keys)]
+        self._fixed += [(parse_key(k), READ) for k in split_list(config.read_keys)]
         self._path = config.keys_file.strip()
         self._lock = threading.Lock()
         self._stamp: tuple[int, int, int] | None = None
@@ -145,10 +145,6 @@ class KeyRing:
 def _stamp(path: str) -> tuple[int, int, int]:
     status = os.stat(path)
     return status.st_mtime_ns, status.st_size, status.st_ino
-
-
-def _split(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def presented_key() -> str | None:

@@ -133,6 +133,12 @@ def disarm() -> None:
     signal.setitimer(signal.ITIMER_REAL, 0)
 
 
+def exceeded(seconds: float) -> Problem:
+    """Log a request that ran past NEURONHUB_REQUEST_TIMEOUT and return its 503 problem."""
+    log.warning("request exceeded NEURONHUB_REQUEST_TIMEOUT (%s s)", seconds)
+    return deadline_problem()
+
+
 def deadline_problem() -> Problem:
     return Problem(
         503, "deadline-exceeded", "Service Unavailable",
@@ -170,8 +176,7 @@ def install(app: Flask, seconds: int, threads: int, store: Store) -> None:
 
     @app.errorhandler(DeadlineExceeded)
     def _deadline_exceeded(exc: DeadlineExceeded) -> Response:
-        log.warning("request exceeded NEURONHUB_REQUEST_TIMEOUT (%s s)", seconds)
-        return problem_response(deadline_problem())
+        return problem_response(exceeded(seconds))
 
     @app.before_request
     def _arm() -> None:

@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 
 import numpy as np
 from flask import Blueprint, Response, request, url_for
-from marshmallow import ValidationError
 
 from .. import catalog
 from ..engine.errors import EngineError
@@ -18,7 +17,7 @@ from .context import services
 from .problems import Problem, validation_problem
 from .requests import checked_name, etag, expected_revision, json_body, limit_problem, precondition_failed
 from .responses import json_response
-from .schemas import ListQuerySchema, NetworkSchema, NeuronSchema, StrictSchema, flatten_errors
+from .schemas import ListQuerySchema, NetworkSchema, NeuronSchema, StrictSchema
 
 
 @dataclass(frozen=True)
@@ -29,14 +28,11 @@ class Kind:
     to_record: Callable[[dict[str, Any]], tuple[dict[str, Any], list[np.ndarray]]]
     resource: Callable[[Record], dict[str, Any]]
     summary: Callable[[RecordSummary], dict[str, Any]]
-
-    @property
-    def title(self) -> str:
-        return self.name.capitalize()
+    parameters_field: str  # the field a 422 for too many parameters names
 
 
-NEURONS = Kind(catalog.NEURON, "neurons", NeuronSchema(), catalog.neuron_to_record, catalog.neuron_resource, catalog.neuron_summary)
-NETWORKS = Kind(catalog.NETWORK, "networks", NetworkSchema(), catalog.network_to_record, catalog.network_resource, catalog.network_summary)
+NEURONS = Kind(catalog.NEURON, "neurons", NeuronSchema(), catalog.neuron_to_record, catalog.neuron_resource, catalog.neuron_summary, "weights")
+NETWORKS = Kind(catalog.NETWORK, "networks", NetworkSchema(), catalog.network_to_record, catalog.network_resource, catalog.network_summary, "layers")
 
 _LIST_QUERY = ListQuerySchema()
 
@@ -49,10 +45,7 @@ def not_found(kind: Kind, name: str) -> Problem:
 
 def _list(kind: Kind) -> Response:
     config = services().config
-    try:
-        query = _LIST_QUERY.load(request.args.to_dict())
-    except ValidationError as exc:
-        raise validation_problem(flatten_errors(exc.messages)) from None
+    query = _LIST_QUERY.load_or_problem(request.args.to_dict())
     if query["limit"] > config.max_page_size:
         raise limit_problem("limit", "NEURONHUB_MAX_PAGE_SIZE", config.max_page_size, query["limit"], "items per page")
     after = _decode_cursor(query["cursor"]) if query["cursor"] else None
@@ -81,17 +74,17 @@ def _put(kind: Kind, name: str) -> Response:
     checked_name(name)
     data = kind.schema.load_or_problem(json_body())
     config = services().config
-    _check_definition_limits(kind, data)
+    if kind is NETWORKS and len(data["layers"]) > config.max_layers:
+        raise limit_problem("layers", "NEURONHUB_MAX_LAYERS", config.max_layers, len(data["layers"]), "layers")
     try:
         spec, arrays = kind.to_record(data)
     except EngineError as exc:
         raise validation_problem({exc.field: [exc.message]}) from None
     parameters = sum(a.size for a in arrays)
     if parameters > config.max_parameters:
-        field = "layers" if kind is NETWORKS else "weights"
-        raise limit_problem(field, "NEURONHUB_MAX_PARAMETERS", config.max_parameters, parameters, "parameters")
+        raise limit_problem(kind.parameters_field, "NEURONHUB_MAX_PARAMETERS", config.max_parameters, parameters, "parameters")
     store = services().store
-    required, create_only = expected_revision(store.current_revision(kind.name, name))
+    required, create_only = expected_revision(lambda: store.current_revision(kind.name, name))
     try:
         record, created = store.put(kind.name, name, spec, arrays, if_match=required, create_only=create_only)
     except PreconditionFailed as exc:
@@ -104,7 +97,8 @@ def _put(kind: Kind, name: str) -> Response:
 
 def _delete(kind: Kind, name: str) -> Response:
     store = services().store
-    required, _ = expected_revision(store.current_revision(kind.name, checked_name(name)))
+    checked_name(name)
+    required, _ = expected_revision(lambda: store.current_revision(kind.name, name))
     try:
         store.delete(kind.name, name, if_match=required)
     except NotFound:
@@ -112,12 +106,6 @@ def _delete(kind: Kind, name: str) -> Response:
     except PreconditionFailed as exc:
         raise precondition_failed("the definition changed while this delete was made; read it again", exc.current_revision) from None
     return Response(status=204)
-
-
-def _check_definition_limits(kind: Kind, data: dict[str, Any]) -> None:
-    config = services().config
-    if kind is NETWORKS and len(data["layers"]) > config.max_layers:
-        raise limit_problem("layers", "NEURONHUB_MAX_LAYERS", config.max_layers, len(data["layers"]), "layers")
 
 
 def _encode_cursor(name: str) -> str:

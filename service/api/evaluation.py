@@ -14,7 +14,6 @@ from flask import Blueprint, Response, request
 from .. import catalog, metrics
 from ..engine.errors import EngineError, NonFiniteResult
 from ..engine.network import Network
-from ..engine.neuron import Neuron
 from ..store import Record
 from .auth import evaluation
 from .context import services
@@ -33,18 +32,18 @@ _EVALUATE = EvaluateSchema()
 _FORWARD = ForwardSchema()
 
 
-def _load(kind: Kind, name: str, compile: Callable[[Record], T]) -> tuple[int, T]:
+def load_compiled(kind: Kind, name: str, compile: Callable[[Record], T]) -> tuple[int, T]:
+    """(revision, compiled definition) from the per-process cache; 404 when there is none."""
     compiled = services().cache.get(kind.name, checked_name(name), compile)
     if compiled is None:
         raise not_found(kind, name)
     return compiled.revision, compiled.model
 
 
-def _inputs(schema: StrictSchema) -> tuple[dict[str, Any], np.ndarray, bool]:
-    data = schema.load_or_problem(json_body())
-    inputs, batched = data["inputs"]
+def _inputs(schema: StrictSchema) -> tuple[np.ndarray, bool]:
+    inputs, batched = schema.load_or_problem(json_body())["inputs"]
     _check_rows(inputs)
-    return data, inputs, batched
+    return inputs, batched
 
 
 def _check_rows(inputs: np.ndarray) -> None:
@@ -93,8 +92,8 @@ def engine_problem(exc: EngineError) -> Problem:
 @bp.post("/neurons/<name>/evaluate")
 @evaluation
 def evaluate_neuron(name: str) -> Response:
-    revision, neuron = _load(NEURONS, name, catalog.compile_neuron)
-    _, inputs, batched = _inputs(_EVALUATE)
+    revision, neuron = load_compiled(NEURONS, name, catalog.compile_neuron)
+    inputs, batched = _inputs(_EVALUATE)
     try:
         result = neuron.evaluate(inputs)
     except EngineError as exc:
@@ -114,7 +113,7 @@ def evaluate_neuron(name: str) -> Response:
 @bp.post("/networks/<name>/forward")
 @evaluation
 def forward_network(name: str) -> Response:
-    revision, compiled = _load(NETWORKS, name, catalog.compile_network)
+    revision, compiled = load_compiled(NETWORKS, name, catalog.compile_network)
     inputs, batched, traced = _forward_inputs()
     try:
         body = forward_answer(name, revision, compiled.network, inputs, batched, traced)

@@ -21,7 +21,6 @@ both paths answer alike, byte for byte.
 from __future__ import annotations
 
 import io
-import logging
 import re
 import time
 from typing import Any, Callable, Iterable, Literal
@@ -37,11 +36,10 @@ from .jsonio import InvalidJSON, dumps, parse_json
 from .problems import PROBLEM_JSON, problem_document
 from .ratelimit import TOKEN_TAKEN, buckets_of, client_of
 from .request_ids import request_id
-
-log = logging.getLogger("neuronhub")
+from .requests import NAME_REGEX
 
 ROUTE = "/v1/networks/<name>/forward"  # the route template the Prometheus series are labelled with
-_PATH = re.compile(r"/v1/networks/([A-Za-z0-9][A-Za-z0-9._-]{0,63})/forward").fullmatch
+_PATH = re.compile(rf"/v1/networks/({NAME_REGEX.pattern})/forward").fullmatch
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -108,9 +106,8 @@ class FastLane:
                     deadline.disarm()
         except deadline.DeadlineExceeded:  # from the work, or from the alarm landing in the finally above
             deadline.disarm()
-            log.warning("request exceeded NEURONHUB_REQUEST_TIMEOUT (%s s)", self._timeout)
+            problem = problem_document(deadline.exceeded(self._timeout), rid)
             metrics.count_request("POST", ROUTE, 503, time.perf_counter() - started)
-            problem = problem_document(deadline.deadline_problem(), rid)
             start_response("503 SERVICE UNAVAILABLE", self._headers(PROBLEM_JSON, problem, rid) + [("Retry-After", "1")])
             return [problem]
         if answer is None:

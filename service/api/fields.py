@@ -74,12 +74,8 @@ class Vector(fields.Field):
 
     default_error_messages = {"required": "required: expected a list of numbers", "null": "expected a list of numbers, got null"}
 
-    def __init__(self, *, max_length: int | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.max_length = max_length
-
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> np.ndarray:
-        return as_vector(value, self.max_length)
+        return as_vector(value)
 
 
 class Matrix(fields.Field):
@@ -122,13 +118,11 @@ def quick_inputs(value: Any) -> tuple[np.ndarray, bool] | None:
         return None
 
 
-def as_vector(value: Any, max_length: int | None = None) -> np.ndarray:
+def as_vector(value: Any) -> np.ndarray:
     if not isinstance(value, list):
         raise ValidationError(f"expected a list of numbers, got {describe(value)}")
     if not value:
         raise ValidationError("expected at least one number, got an empty list")
-    if max_length is not None and len(value) > max_length:
-        raise ValidationError(f"expected at most {max_length} numbers, got {len(value)}")
     if not set(map(type, value)) <= _NUMBER_TYPES:
         raise ValidationError(_number_errors(value))
     return np.array(value, dtype=np.float64)

@@ -8,12 +8,11 @@ from flask import Blueprint, Response
 from .. import catalog, metrics
 from ..engine.errors import EngineError
 from ..engine.language import LanguageModel
-from .context import services
-from .definitions import NETWORKS, not_found
+from .definitions import NETWORKS
 from .auth import evaluation
-from .evaluation import engine_problem
+from .evaluation import engine_problem, load_compiled
 from .problems import Problem
-from .requests import checked_name, json_body
+from .requests import json_body
 from .responses import json_response
 from .schemas import GenerateSchema, PredictSchema, ScoreSchema, StrictSchema, TokenizeSchema
 
@@ -23,15 +22,13 @@ _PREDICT, _GENERATE, _SCORE, _TOKENIZE = PredictSchema(), GenerateSchema(), Scor
 
 
 def _language_model(name: str) -> tuple[int, LanguageModel]:
-    compiled = services().cache.get(catalog.NETWORK, checked_name(name), catalog.compile_network)
-    if compiled is None:
-        raise not_found(NETWORKS, name)
-    if compiled.model.language is None:
+    revision, compiled = load_compiled(NETWORKS, name, catalog.compile_network)
+    if compiled.language is None:
         raise Problem(
             409, "not-a-language-network", "Not a language network",
             f"network {name!r} has no vocabulary, embeddings and context_size, so it cannot read words",
         )
-    return compiled.revision, compiled.model.language
+    return revision, compiled.language
 
 
 def _answer(name: str, operation: str, schema: StrictSchema, run: Callable[[LanguageModel, dict[str, Any]], dict[str, Any]]) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 import math
 import re
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from flask import request
@@ -13,7 +13,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from .jsonio import InvalidJSON, parse_json
 from .problems import Problem, validation_problem
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+NAME_REGEX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # a definition's name, everywhere
 NAME_RULE = "1-64 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit"
 
 
@@ -111,7 +111,7 @@ def parse_npy(raw: bytes) -> np.ndarray:
 
 
 def checked_name(name: str) -> str:
-    if not _NAME.fullmatch(name):
+    if not NAME_REGEX.fullmatch(name):
         shown = name if len(name) <= 70 else name[:67] + "..."
         raise validation_problem({"name": [f"expected {NAME_RULE}, got {shown!r}"]})
     return name
@@ -126,16 +126,20 @@ def precondition_failed(detail: str, current_revision: int | None) -> Problem:
     return Problem(412, "precondition-failed", "Precondition Failed", detail, headers=headers, current_revision=current_revision)
 
 
-def expected_revision(current: int | None) -> tuple[int | None, bool]:
+def expected_revision(read_current: Callable[[], int | None]) -> tuple[int | None, bool]:
     """Reads If-Match / If-None-Match for a write. Returns (revision the write requires, create_only).
 
+    read_current reads the live revision; it is called only when the request has a precondition.
     The store re-checks the revision inside its transaction, so a write that races another still
     fails cleanly with 412 instead of overwriting it.
     """
     if_match, if_none_match = request.if_match, request.if_none_match
+    if not if_match and not if_none_match:
+        return None, False
+    current = read_current()
     required = None
     if if_match:
-        if current is None or not if_match.contains(etag(current).strip('"')) and not if_match.star_tag:
+        if current is None or not if_match.contains(str(current)) and not if_match.star_tag:
             raise precondition_failed(
                 "If-Match does not match: the definition " + ("does not exist" if current is None else f"is at revision {current}"),
                 current,

@@ -9,8 +9,9 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_lo
 from ..engine.activations import ACTIVATIONS
 from .fields import Inputs, Integer, Matrix, Number, StrictBoolean, Vector, describe
 from .problems import validation_problem
+from .requests import NAME_REGEX
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+NAME_PATTERN = f"^{NAME_REGEX.pattern}$"
 ACTIVATION_NAMES = sorted(ACTIVATIONS)
 MAX_DESCRIPTION = 2000
 
@@ -51,7 +52,7 @@ class StrictSchema(Schema):
         try:
             return self.load(data)
         except ValidationError as exc:
-            raise validation_problem(flatten_errors(exc.messages, self)) from None
+            raise validation_problem(flatten_errors(exc.messages)) from None
 
 
 def description_field() -> fields.Field:
@@ -114,15 +115,15 @@ class QueryInteger(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-class ListQuerySchema(Schema):
+class ListQuerySchema(StrictSchema):
     class Meta:
-        unknown = EXCLUDE
+        unknown = EXCLUDE  # other query parameters are ignored, as HTTP caches and proxies may add some
 
     limit = QueryInteger(load_default=50, strict=False, validate=validate.Range(min=1), error_messages={"invalid": "expected a whole number"})
     cursor = fields.String(load_default=None)
 
 
-def flatten_errors(messages: Any, schema: Schema | None = None, prefix: str = "") -> dict[str, list[str]]:
+def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     """marshmallow's nested {"layers": {1: {"weights": ["..."]}}} -> {"layers[1].weights": ["..."]}."""
     flat: dict[str, list[str]] = {}
     if isinstance(messages, Mapping):
@@ -133,14 +134,14 @@ def flatten_errors(messages: Any, schema: Schema | None = None, prefix: str = ""
                 path = prefix or "body"
             else:
                 path = f"{prefix}.{key}" if prefix else str(key)
-            flat.update(flatten_errors(value, None, path))
+            flat.update(flatten_errors(value, path))
     else:
         items = messages if isinstance(messages, list) else [messages]
-        flat[prefix or "body"] = [_reword(str(m), prefix) for m in items]
+        flat[prefix or "body"] = [_reword(str(m)) for m in items]
     return flat
 
 
-def _reword(message: str, path: str) -> str:
+def _reword(message: str) -> str:
     if message == "Unknown field.":
         return "unknown field"
     if message == "Invalid input type.":

@@ -7,7 +7,8 @@ from flask import Blueprint, Response, url_for
 
 from ..engine.errors import EngineError
 from ..engine.training import TrainingSettings, check_trainable
-from ..jobs import fail_abandoned_jobs
+from ..catalog import timestamp
+from ..jobs import fail_abandoned_jobs, may_be_abandoned
 from ..store import Job
 from .context import services
 from .evaluation import engine_problem
@@ -40,9 +41,8 @@ def train_network(name: str) -> Response:
 def get_job(job_id: str) -> Response:
     store = services().store
     job = store.get_job(job_id)
-    if job is not None and job.state in ("queued", "running"):
-        if job.id in fail_abandoned_jobs(store):
-            job = store.get_job(job_id)
+    if job is not None and may_be_abandoned(job) and job.id in fail_abandoned_jobs(store):
+        job = store.get_job(job_id)
     if job is None:
         raise Problem(404, "not-found", "Not Found", f"no job with id {job_id!r}")
     return json_response(job_resource(job))
@@ -61,11 +61,7 @@ def job_resource(job: Job) -> dict[str, Any]:
         "settings": job.params.get("settings"),
         "result": job.result,
         "error": job.error,
-        "created_at": _timestamp(job.created_at),
-        "started_at": _timestamp(job.started_at),
-        "finished_at": _timestamp(job.finished_at),
+        "created_at": timestamp(job.created_at),
+        "started_at": timestamp(job.started_at),
+        "finished_at": timestamp(job.finished_at),
     }
-
-
-def _timestamp(moment: Any) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
