@@ -117,8 +117,7 @@ def compile_network(record: Record) -> CompiledNetwork:
     language = spec.get("language")
     if language is None:
         return CompiledNetwork(network, None)
-    # a copy: the compiled model then holds no view into the record's blob, which is freed
-    model = LanguageModel(language["vocabulary"], arrays[-1].copy(), language["context_size"], network, language["punctuation"])
+    model = LanguageModel(language["vocabulary"], arrays[-1], language["context_size"], network, language["punctuation"])
     return CompiledNetwork(network, model)
 
 
@@ -197,24 +196,23 @@ class CompiledCache:
     def get(self, kind: str, name: str, compile: Callable[[Record], T]) -> Compiled[T] | None:
         key = (kind, name)
         token = self._store.change_token()  # before reading what it vouches for
-        if token is not None:
-            with self._lock:
-                entry = self._entries.get(key)
-                if entry is not None and entry.token == token:
-                    self._entries.move_to_end(key)
-                    return Compiled(entry.revision, entry.model)
-        revision = self._store.current_revision(kind, name)
         with self._lock:
             entry = self._entries.get(key)
-            if revision is None:
-                if entry is not None:
-                    del self._entries[key]
-                return None
-            if entry is not None and entry.revision == revision:
-                entry.token = token
+            if entry is not None and token is not None and entry.token == token:
                 self._entries.move_to_end(key)
-                return Compiled(revision, entry.model)
-        record = self._store.get(kind, name)
+                return Compiled(entry.revision, entry.model)
+        if entry is not None:  # is what we hold still current? one indexed read, no weights
+            revision = self._store.current_revision(kind, name)
+            with self._lock:
+                entry = self._entries.get(key)  # again: another thread may have replaced it meanwhile
+                if revision is None:
+                    self._entries.pop(key, None)
+                    return None
+                if entry is not None and entry.revision == revision:
+                    entry.token = token
+                    self._entries.move_to_end(key)
+                    return Compiled(revision, entry.model)
+        record = self._store.get(kind, name)  # nothing held (or an old revision): read and compile
         if record is None:
             return None
         model = compile(record)

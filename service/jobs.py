@@ -12,13 +12,14 @@ import logging
 import os
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, Sequence
 
 from . import catalog, metrics
 from .engine.errors import EngineError
-from .engine.training import TrainingCancelled, TrainingSettings, train
+from .engine.training import Corpus, TrainingCancelled, TrainingSettings, check_trainable, train_corpus
 from .store import ACTIVE_STATES, LOSS_HISTORY_LIMIT, Job, Store
 from .store.db import utcnow
 
@@ -67,7 +68,9 @@ class TrainingRunner:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
 
-    def submit(self, name: str, texts: Sequence[str], settings: TrainingSettings, description: str) -> Job:
+    def submit(self, name: str, texts: Sequence[str], settings: TrainingSettings, description: str,
+               prepared: tuple[Corpus, int] | None = None) -> Job:
+        """Queue a training; `prepared` is check_trainable(texts, settings) when the caller has it already."""
         params = {"settings": settings.as_dict(), "documents": len(texts), "characters": sum(map(len, texts)), "description": description}
         job = self._store.create_job("train", name, params, owner=current_owner())
         metrics.training_jobs.labels(state="queued").inc()
@@ -77,10 +80,11 @@ class TrainingRunner:
                 threading.Thread(target=self._beat, name="training-heartbeat", daemon=True).start()
                 atexit.register(self._stopping.set)
             self._active.add(job.id)
-            self._executor.submit(self._run, job.id, name, list(texts), settings, description)
+            work = prepared if prepared is not None else list(texts)
+            self._executor.submit(self._run, job.id, name, work, settings, description)
         return job
 
-    def _run(self, job_id: str, name: str, texts: list[str], settings: TrainingSettings, description: str) -> None:
+    def _run(self, job_id: str, name: str, work: list[str] | tuple[Corpus, int], settings: TrainingSettings, description: str) -> None:
         store = self._store
         metrics.training_jobs.labels(state="running").inc()
         metrics.training_jobs_running.inc()
@@ -93,7 +97,9 @@ class TrainingRunner:
                 del history[:-LOSS_HISTORY_LIMIT]
                 store.update_job(job_id, step=step, total_steps=total, loss_history=history)
 
-            model, report = train(texts, settings, on_progress=on_progress, should_stop=self._stopping.is_set)
+            started = time.perf_counter()
+            corpus, n_params = work if isinstance(work, tuple) else check_trainable(work, settings)
+            model, report = train_corpus(corpus, n_params, settings, on_progress, self._stopping.is_set, started)
             spec, arrays = catalog.compiled_network_record(model.network, model, description)
             record, _ = store.put(catalog.NETWORK, name, spec, arrays)
             final = store.finish_job(job_id, "succeeded", result={**report.as_dict(), "network": name, "revision": record.revision})

@@ -29,10 +29,10 @@ def train_network(name: str) -> Response:
     texts = [data["text"]] if data["text"] is not None else data["texts"]
     try:
         settings = TrainingSettings.from_dict(data["settings"])
-        check_trainable(texts, settings)  # empty text, too few words, too many parameters: 422 now, not a failed job later
+        prepared = check_trainable(texts, settings)  # empty text, too few words, too many parameters: 422 now, not a failed job later
     except EngineError as exc:
         raise engine_problem(exc) from None
-    job = services().runner.submit(name, texts, settings, data["description"])
+    job = services().runner.submit(name, texts, settings, data["description"], prepared)
     location = url_for("training.get_job", job_id=job.id)
     return json_response(job_resource(job), status=202, headers={"Location": location})
 

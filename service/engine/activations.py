@@ -159,6 +159,3 @@ IN_PLACE: dict[str, Activation] = {
 # Activations that look at the whole layer rather than one neuron at a time.
 LAYER_WIDE = frozenset({"softmax"})
 
-
-def apply(name: str, z: np.ndarray) -> np.ndarray:
-    return ACTIVATIONS[name](z)

@@ -21,7 +21,7 @@ import numpy as np
 from .activations import ACTIVATIONS
 from .errors import EngineError, NonFiniteResult
 from .network import DTYPES, Layer, Network
-from .tokenizer import PAD, Tokenizer, Vocabulary, check_punctuation, join_tokens
+from .tokenizer import PAD, Encoding, Tokenizer, Vocabulary, join_tokens
 
 # Limits the service can quote back to a client.
 MAX_VOCABULARY = 50_000
@@ -242,7 +242,7 @@ class LanguageModel:
         if len(vocabulary) > MAX_VOCABULARY:
             raise EngineError("vocabulary", f"has {len(vocabulary)} words; at most {MAX_VOCABULARY} are allowed")
         self.vocabulary = vocabulary
-        self.tokenizer = Tokenizer(vocabulary, check_punctuation(punctuation))
+        self.tokenizer = Tokenizer(vocabulary, punctuation)
         self.context_size = k = _check_int("context_size", context_size, 1, MAX_CONTEXT)
         self.network = network
         self.dtype = DTYPES[network.dtype]
@@ -255,7 +255,7 @@ class LanguageModel:
             raise EngineError("embeddings", "embedding vectors must have at least one value")
         if not np.isfinite(embeddings).all():
             raise NonFiniteResult("embeddings", f"contains values that are not finite in {network.dtype}")
-        self.embeddings = np.ascontiguousarray(embeddings)
+        self.embeddings = np.array(embeddings, order="C")  # its own copy: never a view into a caller's (or a stored blob's) memory
         d = self.embedding_size
 
         first, last = network.layers[0], network.layers[-1]
@@ -308,7 +308,9 @@ class LanguageModel:
 
     def context_ids(self, text: str) -> ContextReading:
         """The last k tokens of text (left-padded with <pad>), as the model reads them."""
-        enc = self.tokenizer.encode(text)
+        return self._reading(self.tokenizer.encode(text))
+
+    def _reading(self, enc: Encoding) -> ContextReading:
         k = self.context_size
         padding = max(0, k - len(enc.tokens))
         v = self.vocabulary
@@ -388,8 +390,8 @@ class LanguageModel:
         seed = _check_int("seed", seed, 0, 2**64 - 1)
         rng = np.random.Generator(np.random.PCG64(seed))
 
-        reading = self.context_ids(prompt)
-        prompt_tokens = self.tokenizer.encode(prompt).tokens
+        encoded = self.tokenizer.encode(prompt)
+        reading, prompt_tokens = self._reading(encoded), encoded.tokens
         v = self.vocabulary
         context = reading.ids.copy()
         chosen: list[GeneratedWord] = []

@@ -69,9 +69,9 @@ class Network:
             if layer.activation not in ACTIVATIONS:
                 raise EngineError(f"layers[{i}].activation", f"unknown activation {layer.activation!r}")
             weights = np.asarray(layer.weights, dtype=np_dtype)
-            biases = np.ascontiguousarray(layer.biases, dtype=np_dtype)
+            biases = np.array(layer.biases, dtype=np_dtype)  # copies, like W.T below: nothing shared with the caller
             check_layer_shape(i, weights, biases, compiled[-1].size if compiled else None)
-            w_t = np.ascontiguousarray(weights.T)  # (n_in, n_out), row-major
+            w_t = np.array(weights.T, order="C")  # (n_in, n_out), row-major, always a copy (a 1-row W.T is contiguous already)
             transposed.append(w_t)
             compiled.append(Layer(w_t.T, biases, layer.activation))
         self.layers: tuple[Layer, ...] = tuple(compiled)

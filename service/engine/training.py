@@ -20,7 +20,7 @@ from .baselines import BigramBaseline, UnigramBaseline
 from .errors import EngineError, NonFiniteResult
 from .language import MAX_CONTEXT, MAX_PARAMETERS, MAX_VOCABULARY, LanguageModel, sliding_contexts
 from .network import DTYPES, Layer, Network
-from .tokenizer import EOS, PUNCTUATION_SETTINGS, Vocabulary, tokenize
+from .tokenizer import EOS, Vocabulary, check_punctuation, tokenize
 
 __all__ = [
     "MAX_CONTEXT",
@@ -116,8 +116,7 @@ class TrainingSettings:
         _int("batch_size", self.batch_size, 1, MAX_BATCH_SIZE)
         _number("validation_fraction", self.validation_fraction, 0, 0.5)
         _int("seed", self.seed, 0, 2**64 - 1)
-        if self.punctuation not in PUNCTUATION_SETTINGS:
-            raise EngineError("settings.punctuation", f"expected one of {list(PUNCTUATION_SETTINGS)}, got {self.punctuation!r}")
+        check_punctuation(self.punctuation, "settings.punctuation")
         if self.dtype not in DTYPES:
             raise EngineError("settings.dtype", f"expected one of {sorted(DTYPES)}, got {self.dtype!r}")
         _int("progress_every", self.progress_every, 1, MAX_STEPS)
@@ -412,8 +411,8 @@ def cosine_learning_rate(settings: TrainingSettings, step: int, total: int) -> f
 
 
 def to_language_model(params: Parameters, vocabulary: Vocabulary, settings: TrainingSettings) -> LanguageModel:
-    layers = [Layer(W.copy(), b.copy(), name) for (W, b), name in zip(params.layers, params.activations)]
-    return LanguageModel(vocabulary, params.embeddings.copy(), settings.context_size, Network(layers, settings.dtype), settings.punctuation)
+    layers = [Layer(W, b, name) for (W, b), name in zip(params.layers, params.activations)]  # Network and LanguageModel copy
+    return LanguageModel(vocabulary, params.embeddings, settings.context_size, Network(layers, settings.dtype), settings.punctuation)
 
 
 def mean_nll(model: LanguageModel, contexts: np.ndarray, targets: np.ndarray) -> float:
@@ -464,6 +463,19 @@ def train(
     started = time.perf_counter()
     settings = settings or TrainingSettings()
     corpus, n_params = check_trainable(texts, settings)
+    return train_corpus(corpus, n_params, settings, on_progress, should_stop, started)
+
+
+def train_corpus(
+    corpus: Corpus,
+    n_params: int,
+    settings: TrainingSettings,
+    on_progress: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    started: float | None = None,
+) -> tuple[LanguageModel, TrainingReport]:
+    """train() on a corpus check_trainable has already prepared (and counted the parameters for)."""
+    started = time.perf_counter() if started is None else started
     V = len(corpus.vocabulary)
     train_contexts, train_targets = corpus.training
     n_train = len(train_targets)

@@ -341,7 +341,7 @@ def test_a_request_handed_over_keeps_the_deadline_it_had_in_the_lane(xor_app):
     """A database wait cut short by the deadline in the lane must not get a second, full deadline in Flask."""
     app = xor_app(request_timeout=1)
     store = app.extensions["neuronhub"].store
-    real_revision = store.current_revision
+    real_get = store.get
     store.change_token = lambda: None  # every lookup asks the database
     shielded = {"__name__": "sqlalchemy.fake_wait"}  # deadline.py never raises inside the database layer
     exec("import time\ndef wait(left, exc):\n    time.sleep(max(0.0, left - 0.003))\n    raise exc('statement timeout')\n", shielded)
@@ -349,13 +349,13 @@ def test_a_request_handed_over_keeps_the_deadline_it_had_in_the_lane(xor_app):
     for wsgi_app in (app.wsgi_app, app.wsgi_app.next_app):
         calls = []
 
-        def current_revision(kind, name):  # a lock held about as long as the request may run, then released
+        def get(kind, name):  # the network's first read: a lock held about as long as the request may run, then released
             calls.append(1)
             if len(calls) == 1:
                 shielded["wait"](deadline.remaining(), StoreUnavailable)
-            return real_revision(kind, name)
+            return real_get(kind, name)
 
-        store.current_revision = current_revision
+        store.get = get
         started = time.monotonic()
         status = _call(wsgi_app, _environ())[0]
         results.append((status, round(time.monotonic() - started)))

@@ -89,6 +89,22 @@ def test_layer_weights_are_the_given_values_and_independent_of_the_caller():
     assert net.layers[0].weights[0, 0] == 0.0
 
 
+def test_compiled_arrays_never_share_memory_with_what_they_were_built_from():
+    """A cached model must not keep a stored blob alive through a view (or change with a caller's array)."""
+    from service.engine.language import LanguageModel
+
+    blob = np.arange(40.0)
+    one_row, biases = blob[:3].reshape(1, 3), blob[3:4]  # a 1-row W.T is contiguous as it is
+    net = Network([Layer(blob[4:10].reshape(2, 3), blob[10:12], "relu"), Layer(blob[12:14].reshape(1, 2), blob[14:15], "identity")])
+    lone = Network([Layer(one_row, biases, "identity")])
+    for layer in net.layers + lone.layers:
+        assert not np.shares_memory(layer.weights, blob) and not np.shares_memory(layer.biases, blob)
+    embeddings = blob[16:28].reshape(6, 2)
+    model = LanguageModel(["<pad>", "<unk>", "</s>", "a", "b", "c"], embeddings, 1,
+                          Network([Layer(np.zeros((6, 2)), np.zeros(6), "identity")]))
+    assert not np.shares_memory(model.embeddings, blob)
+
+
 @given(st.lists(st.sampled_from([-3.0, -1.0, -0.0, 0.0, 0.5, 2.0]) | st.floats(-5, 5), min_size=1, max_size=200), st.integers(1, 200))
 def test_top_ids_is_the_stable_argsort(values, k):
     from service.engine.language import top_ids
