@@ -43,11 +43,12 @@ def _lecun(rng: np.random.Generator, n_out: int, n_in: int) -> np.ndarray:
     return rng.standard_normal((n_out, n_in)) / math.sqrt(n_in)
 
 
-def mlp_weights(seed: int = 1) -> list[tuple[np.ndarray, np.ndarray, str]]:
+def mlp_weights(seed: int = 1, sizes: tuple[int, ...] = MLP_SIZES) -> list[tuple[np.ndarray, np.ndarray, str]]:
+    """ReLU layers, an identity output layer; LeCun-scaled weights, small random biases."""
     rng = np.random.default_rng(seed)
-    activations = ["relu", "relu", "identity"]
+    activations = ["relu"] * (len(sizes) - 2) + ["identity"]
     return [(_lecun(rng, n_out, n_in), rng.standard_normal(n_out) * 0.1, act)
-            for n_in, n_out, act in zip(MLP_SIZES[:-1], MLP_SIZES[1:], activations)]
+            for n_in, n_out, act in zip(sizes[:-1], sizes[1:], activations)]
 
 
 def lm_weights(seed: int = 2, vocabulary: int = LM_VOCABULARY) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, str]]]:
@@ -249,10 +250,10 @@ def check_equal(case: Case) -> dict[str, float]:
         theirs = np.asarray(reference())
         if theirs.shape != ours.shape:
             raise AssertionError(f"{case.name}: {name} answered shape {theirs.shape}, ours {ours.shape}")
+        worst = float(np.max(np.abs(ours.astype(np.float64) - theirs.astype(np.float64))))
         if not np.allclose(ours, theirs, **TOLERANCE[case.dtype]):
-            worst = float(np.max(np.abs(ours.astype(np.float64) - theirs.astype(np.float64))))
             raise AssertionError(f"{case.name}: outputs differ from {name} (max abs difference {worst:g})")
-        differences[name] = float(np.max(np.abs(ours.astype(np.float64) - theirs.astype(np.float64))))
+        differences[name] = worst
     return differences
 
 

@@ -132,10 +132,7 @@ def request(host: str, port: int, method: str, path: str, body: bytes | None = N
 def small_network():
     from service.engine.network import Layer, Network
 
-    rng = np.random.default_rng(11)
-    activations = ["relu"] * (len(SMALL_SIZES) - 2) + ["identity"]
-    return Network([Layer(rng.standard_normal((n_out, n_in)) / np.sqrt(n_in), rng.standard_normal(n_out) * 0.1, act)
-                    for n_in, n_out, act in zip(SMALL_SIZES[:-1], SMALL_SIZES[1:], activations)])
+    return Network([Layer(w, b, a) for w, b, a in engine.mlp_weights(seed=11, sizes=SMALL_SIZES)])
 
 
 def language_model(dtype: str = "float64"):
@@ -269,9 +266,10 @@ def wrk_available() -> bool:
 
 def run_wrk(host: str, port: int, path: str, bodies: list[bytes], seconds: float, connections: int, workdir: Path) -> LoadResult:
     bodies_file = workdir / f"bodies-{abs(hash(path))}.txt"
-    bodies_file.write_bytes(b"\n".join(bodies) + b"\n")
     script = workdir / f"wrk-{abs(hash(path))}.lua"
-    script.write_text(_WRK_SCRIPT % {"bodies": bodies_file, "path": path})
+    if not script.exists():  # the same bodies for every round of a run
+        bodies_file.write_bytes(b"\n".join(bodies) + b"\n")
+        script.write_text(_WRK_SCRIPT % {"bodies": bodies_file, "path": path})
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds:.0f}s", "--timeout", "10s", "-s", str(script), f"http://{host}:{port}{path}"],
         capture_output=True, text=True, timeout=seconds + 60,
@@ -406,7 +404,7 @@ def _run(workdir: Path, rounds: int, seconds: float, connections: int, scenarios
             bodies = make_bodies()
             names = wanted[scenario]
             for name in names:  # warm up: every worker compiles its cache, every code path runs once
-                load(servers[name], path, bodies, 1.0 if wrk_available() else 1.0, connections, workdir)
+                load(servers[name], path, bodies, 1.0, connections, workdir)
             samples: dict[str, list[LoadResult]] = {name: [] for name in names}
             for round_number in range(rounds):
                 # every round runs each server once, in an order that alternates, so that a change in

@@ -9,28 +9,13 @@ reaches the target: 2% above the better of the two final validation losses.
 """
 from __future__ import annotations
 
-import math
+import itertools
 import time
 from typing import Any, Callable
 
 import numpy as np
 
 TARGET_MARGIN = 1.02
-
-
-def _batches(settings, n_train: int, total: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """The minibatches train() takes, in its order (it draws them from the generator after the weights)."""
-    out = []
-    order, position = rng.permutation(n_train), 0
-    for _ in range(total):
-        batch = order[position: position + settings.batch_size]
-        position += len(batch)
-        while len(batch) < min(settings.batch_size, n_train):
-            order, position = rng.permutation(n_train), 0
-            more = order[: settings.batch_size - len(batch)]
-            batch, position = np.concatenate([batch, more]), len(more)
-        out.append(batch)
-    return out
 
 
 def _setup():
@@ -42,10 +27,11 @@ def _setup():
     V = len(corpus.vocabulary)
     train_contexts, train_targets = corpus.training
     n_train = len(train_targets)
-    total = settings.steps or max(1, math.ceil(settings.epochs * n_train / settings.batch_size))
+    total = T.total_steps(settings, n_train)
     rng = np.random.Generator(np.random.PCG64(settings.seed))
     params = T.init_parameters(settings, V, np.bincount(train_targets, minlength=V).astype(np.float64), rng)
-    batches = _batches(settings, n_train, total, rng)
+    # train()'s minibatches in train()'s order (no dropout by default, so nothing else draws in between)
+    batches = list(itertools.islice(T.minibatches(rng, n_train, settings.batch_size), total))
     return T, settings, corpus, params, batches, total
 
 
@@ -119,7 +105,6 @@ def run(threads: int = 1, repeats: int = 3, log: Callable[[str], None] = print) 
     result: dict[str, Any] = {"corpus": "service/demo/corpus.txt", "settings": "TrainingSettings() defaults",
                               "threads": threads, "repeats": repeats, "target_validation_loss": target,
                               "steps": runs["ours"][0]["steps"], "engines": {}}
-    T, settings, corpus, *_ = _setup()
     result.update(vocabulary_size=len(corpus.vocabulary), training_tokens=corpus.split,
                   validation_tokens=len(corpus.targets) - corpus.split)
     for name, rs in runs.items():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 from scipy.special import erfc
@@ -453,6 +453,25 @@ def check_trainable(texts: str | Sequence[str], settings: TrainingSettings) -> t
 # --- the loop ----------------------------------------------------------------------------------------
 
 
+def total_steps(settings: TrainingSettings, n_train: int) -> int:
+    """settings.steps, or as many steps as settings.epochs passes over n_train examples take."""
+    return settings.steps or max(1, math.ceil(settings.epochs * n_train / settings.batch_size))
+
+
+def minibatches(rng: np.random.Generator, n_train: int, batch_size: int) -> Iterator[np.ndarray]:
+    """Example indices, batch after batch, without end: each epoch in a fresh random order; a batch
+    that runs past the end of an epoch is completed from the next one."""
+    order, position = rng.permutation(n_train), 0
+    while True:
+        batch = order[position : position + batch_size]
+        position += len(batch)
+        while len(batch) < min(batch_size, n_train):  # the epoch ran out: continue in a new order
+            order, position = rng.permutation(n_train), 0
+            more = order[: batch_size - len(batch)]
+            batch, position = np.concatenate([batch, more]), len(more)
+        yield batch
+
+
 def train(
     texts: str | Sequence[str],
     settings: TrainingSettings | None = None,
@@ -479,7 +498,7 @@ def train_corpus(
     V = len(corpus.vocabulary)
     train_contexts, train_targets = corpus.training
     n_train = len(train_targets)
-    total = settings.steps or max(1, math.ceil(settings.epochs * n_train / settings.batch_size))
+    total = total_steps(settings, n_train)
 
     rng = np.random.Generator(np.random.PCG64(settings.seed))
     params = init_parameters(settings, V, np.bincount(train_targets, minlength=V).astype(np.float64), rng)
@@ -488,16 +507,11 @@ def train_corpus(
     history: list[tuple[int, float]] = []
     history_every = max(1, math.ceil(total / HISTORY_POINTS))
     progress_sum = history_sum = 0.0
-    order, position = rng.permutation(n_train), 0
+    batches = minibatches(rng, n_train, settings.batch_size)
     for step in range(1, total + 1):
         if should_stop is not None and should_stop():
             raise TrainingCancelled(step - 1)
-        batch = order[position : position + settings.batch_size]
-        position += len(batch)
-        while len(batch) < min(settings.batch_size, n_train):  # the epoch ran out: continue in a new order
-            order, position = rng.permutation(n_train), 0
-            more = order[: settings.batch_size - len(batch)]
-            batch, position = np.concatenate([batch, more]), len(more)
+        batch = next(batches)  # drawn now, between the previous step's dropout draws and this one's
         # a diverging run turns logits into inf; the loss check below reports it instead of numpy warnings
         with np.errstate(over="ignore", invalid="ignore"):
             loss, grads = loss_and_gradients(params, train_contexts[batch], train_targets[batch], settings.dropout, rng)

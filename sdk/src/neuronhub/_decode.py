@@ -206,9 +206,7 @@ def training_settings(body: dict[str, Any]) -> TrainingSettings:
         raise TypeError(f"expected the training settings, got {body!r}")
     known = TrainingSettings.__dataclass_fields__
     settings = {name: value for name, value in body.items() if name in known}  # a newer service may add settings
-    if isinstance(settings.get("betas"), list):
-        settings["betas"] = tuple(settings["betas"])
-    return TrainingSettings(**settings)
+    return TrainingSettings(**settings)  # it turns betas into a tuple
 
 
 def _training_result(body: dict[str, Any]) -> TrainingResult:

@@ -14,7 +14,8 @@ from ._retry import RetryPolicy
 from ._version import __version__
 
 USER_AGENT = f"neuronhub-python/{__version__}"
-_RETRYABLE_TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+# requests.Timeout (ConnectTimeout included) is caught before these, as APITimeoutError
+_RETRYABLE_TRANSPORT_ERRORS = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
 
 _sleep: Callable[[float], None] = time.sleep  # replaced in tests
 

@@ -55,8 +55,8 @@ class NeuronDefinition:
         object.__setattr__(self, "bias", as_number(self.bias, "bias"))
 
     def to_json(self) -> dict[str, Any]:
-        return {"weights": list(as_vector(self.weights, "weights")), "bias": self.bias, "activation": self.activation,
-                "description": self.description}
+        weights = cast(Vector, self.weights)  # checked and converted in __post_init__
+        return {"weights": list(weights), "bias": self.bias, "activation": self.activation, "description": self.description}
 
 
 @dataclass(frozen=True)
@@ -74,9 +74,9 @@ class LayerDefinition:
             object.__setattr__(self, "biases", as_vector(self.biases, "biases"))
 
     def to_json(self) -> dict[str, Any]:
-        layer: dict[str, Any] = {"weights": [list(row) for row in as_matrix(self.weights, "weights")], "activation": self.activation}
+        layer: dict[str, Any] = {"weights": [list(row) for row in cast(Matrix, self.weights)], "activation": self.activation}
         if self.biases is not None:
-            layer["biases"] = list(as_vector(self.biases, "biases"))
+            layer["biases"] = list(cast(Vector, self.biases))
         return layer
 
 
@@ -117,7 +117,7 @@ class NetworkDefinition:
         if self.vocabulary is not None:
             body["vocabulary"] = list(self.vocabulary)
         if self.embeddings is not None:
-            body["embeddings"] = [list(row) for row in as_matrix(self.embeddings, "embeddings")]
+            body["embeddings"] = [list(row) for row in cast(Matrix, self.embeddings)]
         if self.context_size is not None:
             body["context_size"] = self.context_size
         if self.punctuation is not None:
