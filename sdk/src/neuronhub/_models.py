@@ -12,8 +12,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Iterator, Literal, Protocol, Sequence, SupportsFloat, TypeVar, Union, cast
 
 if TYPE_CHECKING:
-    import numpy
-    import numpy.typing
+    # numpy is an optional extra: without it these names are Any to mypy, with it as_numpy() is typed
+    # NDArray[float64]. "unused-ignore" keeps --strict quiet in both cases.
+    import numpy  # type: ignore[import-not-found, unused-ignore]
+    import numpy.typing  # type: ignore[import-not-found, unused-ignore]
 
 Activation = Literal["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "silu", "gelu", "gelu_tanh", "softmax"]
 NeuronActivation = Literal["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "silu", "gelu", "gelu_tanh"]
