@@ -6,7 +6,7 @@ object arrays). Vectors and matrices come out as float64 numpy arrays.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from marshmallow import ValidationError, fields
@@ -58,6 +58,65 @@ class Integer(fields.Field):
         if type(value) is not int:
             raise ValidationError(f"expected a whole number, got {describe(value)}")
         return value
+
+
+class WholeNumberIn(fields.Field):
+    """A JSON whole number in low..high; anything else is refused saying so."""
+
+    def __init__(self, low: int, high: int, **kwargs: Any) -> None:
+        self.expected = f"a whole number in {low}..{high}"
+        self.low, self.high = low, high
+        super().__init__(error_messages={"required": f"required: expected {self.expected}",
+                                         "null": f"expected {self.expected}, got null"}, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if type(value) is not int or not self.low <= value <= self.high:
+            raise ValidationError(f"expected {self.expected}, got {describe(value)}")
+        return value
+
+
+class Range(Protocol):
+    def holds(self, value: Any) -> bool: ...
+
+
+class NumberIn(fields.Field):
+    """A JSON number that `interval` holds (its str() says which, like "(0, 10]")."""
+
+    def __init__(self, interval: Range, **kwargs: Any) -> None:
+        self.expected = f"a number in {interval}"
+        self.interval = interval
+        super().__init__(error_messages={"required": f"required: expected {self.expected}",
+                                         "null": f"expected {self.expected}, got null"}, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        if not _is_number(value) or not self.interval.holds(value):
+            raise ValidationError(f"expected {self.expected}, got {describe(value)}")
+        return value
+
+
+class ListOf(fields.Field):
+    """A JSON list of min_length..max_length items, each read by `item`; errors keyed by index, all at once."""
+
+    def __init__(self, item: fields.Field, min_length: int, max_length: int, **kwargs: Any) -> None:
+        self.item = item
+        self.min_length, self.max_length = min_length, max_length
+        count = f"{min_length}" if min_length == max_length else f"{min_length} to {max_length}"
+        self.expected = f"a list of {count} values"
+        super().__init__(error_messages={"required": f"required: expected {self.expected}",
+                                         "null": f"expected {self.expected}, got null"}, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[Any]:
+        if not isinstance(value, list) or not self.min_length <= len(value) <= self.max_length:
+            raise ValidationError(f"expected {self.expected}, got {describe(value)}")
+        items, errors = [], {}
+        for i, element in enumerate(value):
+            try:
+                items.append(self.item.deserialize(element))
+            except ValidationError as exc:
+                errors[i] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+        return items
 
 
 class StrictBoolean(fields.Field):

@@ -2,18 +2,24 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from dataclasses import fields as dataclass_fields
+from typing import Any, Mapping, Sequence
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ..engine.activations import ACTIVATIONS
-from .fields import Inputs, Integer, Matrix, Number, StrictBoolean, Vector, describe
+from ..engine.network import DTYPES
+from ..engine.tokenizer import PUNCTUATION_SETTINGS
+from ..engine.training import (BETA_RANGE, HIDDEN_SIZE_RANGE, MAX_HIDDEN_LAYERS, NUMBER_SETTINGS, WHOLE_NUMBER_SETTINGS,
+                               TrainingSettings)
+from .fields import Inputs, Integer, ListOf, Matrix, Number, NumberIn, StrictBoolean, Vector, WholeNumberIn, describe
 from .problems import validation_problem
 from .requests import NAME_REGEX
 
 NAME_PATTERN = f"^{NAME_REGEX.pattern}$"
 ACTIVATION_NAMES = sorted(ACTIVATIONS)
 MAX_DESCRIPTION = 2000
+TRAINING_SETTING_NAMES = frozenset(f.name for f in dataclass_fields(TrainingSettings))
 
 
 class StrictString(fields.String):
@@ -33,6 +39,20 @@ class Activation(StrictString):
         if name not in ACTIVATIONS:
             raise ValidationError(f"expected one of {', '.join(ACTIVATION_NAMES)}, got {describe(name)}")
         return name
+
+
+class Choice(fields.Field):
+    """One of a few strings; anything else is refused naming them all."""
+
+    def __init__(self, choices: Sequence[str], **kwargs: Any) -> None:
+        self.choices = tuple(choices)
+        self.expected = f"one of {', '.join(self.choices)}"
+        super().__init__(error_messages={"null": f"expected {self.expected}, got null"}, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str) or value not in self.choices:
+            raise ValidationError(f"expected {self.expected}, got {describe(value)}")
+        return value
 
 
 class StrictSchema(Schema):
@@ -178,10 +198,33 @@ class TokenizeSchema(StrictSchema):
             raise ValidationError("expected exactly one of text (to encode) or ids (to decode)", "text")
 
 
+class _Settings(StrictSchema):
+    error_messages = {"unknown": f"unknown setting; expected some of {', '.join(sorted(TRAINING_SETTING_NAMES))}"}
+
+
+def _training_settings_fields() -> dict[str, fields.Field]:
+    whole = {name: WholeNumberIn(low, high) for name, (low, high) in WHOLE_NUMBER_SETTINGS.items()}
+    numbers = {name: NumberIn(interval) for name, interval in NUMBER_SETTINGS.items()}
+    return whole | numbers | {
+        "steps": WholeNumberIn(*WHOLE_NUMBER_SETTINGS["steps"], allow_none=True),
+        "hidden_sizes": ListOf(WholeNumberIn(*HIDDEN_SIZE_RANGE), 0, MAX_HIDDEN_LAYERS),
+        "betas": ListOf(NumberIn(BETA_RANGE), 2, 2),
+        "activation": Choice(ACTIVATION_NAMES),
+        "punctuation": Choice(PUNCTUATION_SETTINGS),
+        "dtype": Choice(sorted(DTYPES)),
+    }
+
+
+# Every setting's type and range, so that every wrong one is reported in one answer. Only the settings
+# sent come out: the engine fills in the defaults and checks the network as a whole.
+TrainingSettingsSchema = _Settings.from_dict(_training_settings_fields(), name="TrainingSettingsSchema")
+
+
 class TrainSchema(StrictSchema):
     text = StrictString(load_default=None)
     texts = fields.List(StrictString(), load_default=None)
-    settings = fields.Dict(load_default=dict)
+    settings = fields.Nested(TrainingSettingsSchema, load_default=dict,
+                             error_messages={"null": "expected a JSON object, got null"})
     description = description_field()
 
     @validates_schema

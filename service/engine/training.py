@@ -31,6 +31,12 @@ __all__ = [
     "MAX_STEPS",
     "MAX_TRAINING_TOKENS",
     "MIN_TRAINING_TOKENS",
+    "MAX_HIDDEN_LAYERS",
+    "WHOLE_NUMBER_SETTINGS",
+    "NUMBER_SETTINGS",
+    "HIDDEN_SIZE_RANGE",
+    "BETA_RANGE",
+    "Interval",
     "TrainingSettings",
     "TrainingReport",
     "TrainingCancelled",
@@ -49,6 +55,50 @@ MIN_TRAINING_TOKENS = 10
 TRAIN_LOSS_SAMPLE = 16_384  # the report's train loss is measured on at most this many evenly spaced examples
 HISTORY_POINTS = 50  # the report's loss history keeps at most this many points
 _EVAL_BATCH = 2_048
+
+
+@dataclass(frozen=True)
+class Interval:
+    """The numbers a setting may take: [low, high], either end open."""
+
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+
+    def holds(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return False
+        above = self.low < value if self.low_open else self.low <= value
+        return above and (value < self.high if self.high_open else value <= self.high)
+
+    def __str__(self) -> str:
+        return f"{'(' if self.low_open else '['}{self.low}, {self.high}{')' if self.high_open else ']'}"
+
+
+# Every numeric setting's range, in one place: TrainingSettings.validate() checks them, the API's schema
+# reports every setting outside them at once, and tests hold openapi.yaml to them.
+WHOLE_NUMBER_SETTINGS: dict[str, tuple[int, int]] = {
+    "max_vocabulary_size": (4, MAX_VOCABULARY),
+    "min_count": (1, 1_000_000),
+    "context_size": (1, MAX_CONTEXT),
+    "embedding_size": (1, MAX_EMBEDDING_SIZE),
+    "steps": (1, MAX_STEPS),  # or None: epochs decide
+    "batch_size": (1, MAX_BATCH_SIZE),
+    "seed": (0, 2**64 - 1),
+    "progress_every": (1, MAX_STEPS),
+}
+NUMBER_SETTINGS: dict[str, Interval] = {
+    "learning_rate": Interval(0, 10, low_open=True),
+    "final_learning_rate_fraction": Interval(0, 1),
+    "eps": Interval(0, 1, low_open=True),
+    "weight_decay": Interval(0, 1),
+    "dropout": Interval(0, 1, high_open=True),
+    "epochs": Interval(0, 10_000, low_open=True),
+    "validation_fraction": Interval(0, 0.5),
+}
+HIDDEN_SIZE_RANGE = (1, 100_000)  # each of at most MAX_HIDDEN_LAYERS hidden layers
+BETA_RANGE = Interval(0, 1, high_open=True)  # each of Adam's two betas
 
 ProgressCallback = Callable[[int, int, float], None]
 
@@ -91,35 +141,26 @@ class TrainingSettings:
         self.validate()
 
     def validate(self) -> None:
-        _int("max_vocabulary_size", self.max_vocabulary_size, 4, MAX_VOCABULARY)
-        _int("min_count", self.min_count, 1, 1_000_000)
-        _int("context_size", self.context_size, 1, MAX_CONTEXT)
-        _int("embedding_size", self.embedding_size, 1, MAX_EMBEDDING_SIZE)
+        for name, (low, high) in WHOLE_NUMBER_SETTINGS.items():
+            value = getattr(self, name)
+            if not (name == "steps" and value is None):
+                _int(name, value, low, high)
         if not isinstance(self.hidden_sizes, tuple) or len(self.hidden_sizes) > MAX_HIDDEN_LAYERS:
-            raise EngineError("settings.hidden_sizes", f"expected a list of at most {MAX_HIDDEN_LAYERS} layer sizes")
+            got = f"{len(self.hidden_sizes)} sizes" if isinstance(self.hidden_sizes, tuple) else repr(self.hidden_sizes)
+            raise EngineError("settings.hidden_sizes", f"expected a list of at most {MAX_HIDDEN_LAYERS} layer sizes, got {got}")
         for i, size in enumerate(self.hidden_sizes):
-            _int(f"hidden_sizes[{i}]", size, 1, 100_000)
-        if self.activation not in ACTIVATIONS:
+            _int(f"hidden_sizes[{i}]", size, *HIDDEN_SIZE_RANGE)
+        if not isinstance(self.activation, str) or self.activation not in ACTIVATIONS:
             raise EngineError("settings.activation", f"unknown activation {self.activation!r}; expected one of {sorted(ACTIVATIONS)}")
-        _number("learning_rate", self.learning_rate, 0, 10, low_open=True)
-        _number("final_learning_rate_fraction", self.final_learning_rate_fraction, 0, 1)
+        for name, interval in NUMBER_SETTINGS.items():
+            _number(name, getattr(self, name), interval)
         if not isinstance(self.betas, tuple) or len(self.betas) != 2:
-            raise EngineError("settings.betas", "expected two numbers")
+            raise EngineError("settings.betas", f"expected two numbers, got {self.betas!r}")
         for i, beta in enumerate(self.betas):
-            _number(f"betas[{i}]", beta, 0, 1, high_open=True)
-        _number("eps", self.eps, 0, 1, low_open=True)
-        _number("weight_decay", self.weight_decay, 0, 1)
-        _number("dropout", self.dropout, 0, 1, high_open=True)
-        _number("epochs", self.epochs, 0, 10_000, low_open=True)
-        if self.steps is not None:
-            _int("steps", self.steps, 1, MAX_STEPS)
-        _int("batch_size", self.batch_size, 1, MAX_BATCH_SIZE)
-        _number("validation_fraction", self.validation_fraction, 0, 0.5)
-        _int("seed", self.seed, 0, 2**64 - 1)
+            _number(f"betas[{i}]", beta, BETA_RANGE)
         check_punctuation(self.punctuation, "settings.punctuation")
-        if self.dtype not in DTYPES:
+        if not isinstance(self.dtype, str) or self.dtype not in DTYPES:
             raise EngineError("settings.dtype", f"expected one of {sorted(DTYPES)}, got {self.dtype!r}")
-        _int("progress_every", self.progress_every, 1, MAX_STEPS)
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "TrainingSettings":
@@ -141,11 +182,8 @@ def _int(name: str, value: Any, low: int, high: int) -> None:
         raise EngineError(f"settings.{name}", f"expected a whole number in {low}..{high}, got {value!r}")
 
 
-def _number(name: str, value: Any, low: float, high: float, low_open: bool = False, high_open: bool = False) -> None:
-    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-    ok = ok and (low < value if low_open else low <= value) and (value < high if high_open else value <= high)
-    if not ok:
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+def _number(name: str, value: Any, interval: Interval) -> None:
+    if not interval.holds(value):
         raise EngineError(f"settings.{name}", f"expected a number in {interval}, got {value!r}")
 
 

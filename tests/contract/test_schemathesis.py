@@ -8,12 +8,16 @@ request the schema allows that the service refuses, a method the spec does not l
 import json
 import os
 from pathlib import Path
+import re
 import sqlite3
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 
+import yaml
+
+from .live_server import live_server as fresh_live_server
 from .openapi_contract import SPEC_PATH, Contract
 
 MAX_EXAMPLES = 50  # per operation and phase; the whole run takes about 45 s on 2 cores
@@ -74,6 +78,39 @@ NEGATIVE_DATA_ONLY = {
                     "and sdk/tests/test_sdk_live.py train for real",
 }
 DEFAULT_POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # schemathesis' own defaults
+
+
+# The settings run: trainNetwork's body narrowed to a text too short to train plus any settings, so
+# schemathesis can send every kind of settings, valid and not, and no request can start a job.
+SETTINGS_RUN_TEXT = "too short to train"  # 5 tokens: check_trainable refuses it after the settings are read
+
+
+def settings_run_spec(path: Path) -> Path:
+    spec = yaml.safe_load(SPEC_PATH.read_text())
+    body = spec["paths"]["/v1/networks/{name}/train"]["post"]["requestBody"]["content"]["application/json"]
+    body["schema"] = {"type": "object", "required": ["text", "settings"], "additionalProperties": False,
+                      "properties": {"text": {"const": SETTINGS_RUN_TEXT},
+                                     "settings": {"$ref": "#/components/schemas/TrainingSettings"}}}
+    del body["examples"]  # they train for real
+    path.write_text(json.dumps(spec))
+    return path
+
+
+def settings_run_config() -> str:
+    return "\n".join([
+        f"seed = {SEED}",
+        "workers = 1",
+        "[generation]",
+        f"max-examples = {MAX_EXAMPLES}",
+        'database = "none"',
+        "[checks]",
+        "enabled = true",
+        "[[operations]]",
+        'include-operation-id = "trainNetwork"',
+        'generation.mode = "all"',
+        # every valid request is refused: the text is too short to train, by design of this run
+        f"checks.positive_data_acceptance.expected-statuses = {DEFAULT_POSITIVE_STATUSES + ['422']!r}".replace("'", '"'),
+    ]) + "\n"
 
 
 def schemathesis_config() -> str:
@@ -145,3 +182,26 @@ def test_schemathesis_finds_nothing(live_server, tmp_path):
         assert state in ("succeeded", "failed") and total_steps <= 1000, (
             f"a training job of the run is {state} with {total_steps} steps, settings {json.loads(params)['settings']}: "
             "make NEGATIVE_DATA_ONLY keep schemathesis from starting real work")
+
+
+def test_schemathesis_finds_nothing_in_training_settings(tmp_path):
+    """The main run can only send refused training requests, and its mutations rarely reach a single
+    setting; here every setting gets right and wrong values of every JSON type (this run found
+    `"dtype": {}` answered with a 500)."""
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(settings_run_config())
+    spec = settings_run_spec(tmp_path / "openapi.json")
+    with fresh_live_server(tmp_path) as server:
+        result = subprocess.run(
+            [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run", str(spec), "--url", server.url,
+             "--include-operation-id", "trainNetwork", "--phases", "coverage,fuzzing", "--no-color"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=240,
+        )
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output[-20000:] + "\n--- gunicorn's error log ---\n" + server.errors()
+        for phase in ("Coverage", "Fuzzing"):
+            assert f"✅ {phase}" in output, output[-3000:]
+        cases = int(re.search(r"(\d+) generated", output).group(1))
+        assert cases >= MAX_EXAMPLES, output[-3000:]
+        with sqlite3.connect(server.database) as db:
+            assert db.execute("SELECT count(*) FROM jobs").fetchone() == (0,), "a request of the settings run started a job"

@@ -293,3 +293,12 @@ def test_settings_from_json_lists():
     s = TrainingSettings.from_dict({"hidden_sizes": [32, 16], "betas": [0.8, 0.99]})
     assert s.hidden_sizes == (32, 16) and s.betas == (0.8, 0.99)
     assert TrainingSettings.from_dict(s.as_dict()) == s
+
+
+@pytest.mark.parametrize("setting, value", [("dtype", {}), ("dtype", []), ("activation", []), ("activation", {}),
+                                            ("punctuation", {}), ("hidden_sizes", {}), ("betas", "ab"), ("steps", "3"),
+                                            ("learning_rate", [1]), ("seed", {})])
+def test_a_setting_of_the_wrong_type_is_an_engine_error_not_a_type_error(setting, value):
+    with pytest.raises(EngineError) as e:
+        TrainingSettings.from_dict({setting: value})
+    assert e.value.field == f"settings.{setting}" and repr(value) in e.value.message
