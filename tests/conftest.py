@@ -7,7 +7,8 @@ from typing import Iterator
 import pytest
 
 from service.store import Store
-from tests.support.postgres import PostgresNotAvailable, fresh_database, postgres_server
+from tests.support.postgres import PostgresNotAvailable, PostgresNotInstalled, fresh_database, postgres_server
+from tests.support.system_packages import package_missing
 
 
 @pytest.fixture(scope="session")
@@ -16,6 +17,8 @@ def postgres_url() -> Iterator[str]:
     try:
         with postgres_server() as url:
             yield url
+    except PostgresNotInstalled:
+        package_missing("the PostgreSQL server (initdb and pg_ctl)", "postgresql")
     except PostgresNotAvailable as error:
         pytest.fail(str(error), pytrace=False)
 

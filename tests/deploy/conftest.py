@@ -5,7 +5,8 @@ from typing import Callable, Iterator
 
 import pytest
 
-from tests.support.postgres import PostgresServer, fresh_database, private_server
+from tests.support.postgres import PostgresNotInstalled, PostgresServer, fresh_database, private_server
+from tests.support.system_packages import package_missing
 
 from .support import Server
 
@@ -40,5 +41,8 @@ def pg_url(postgres_url) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def own_postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL server of this module's own, to stop and restart."""
-    with private_server() as server:
-        yield server
+    try:
+        with private_server() as server:
+            yield server
+    except PostgresNotInstalled:
+        package_missing("the PostgreSQL server (initdb and pg_ctl)", "postgresql")

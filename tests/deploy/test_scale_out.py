@@ -15,6 +15,7 @@ import requests
 from sqlalchemy.engine import make_url
 
 from tests.support.postgres import fresh_database
+from tests.support.system_packages import package_missing
 
 from .support import ROOT, Server, assert_problem, free_port, neuron, wait_for
 
@@ -162,7 +163,7 @@ def nginx_in_front(upstreams: list[str], directory) -> tuple[object, str]:
     """Run deploy/nginx.conf with `api:8000` replaced by a static upstream (no Docker DNS here)."""
     nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
     if nginx is None:
-        pytest.skip("nginx is not installed (Debian: apt-get install nginx-light)")
+        package_missing("nginx", "nginx-light")
     port = free_port()
     site = (ROOT / "deploy" / "nginx.conf").read_text()
     assert "set $api_upstream http://api:8000;" in site and "listen 8000;" in site and "resolver 127.0.0.11" in site

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.support.gunicorn import Server
 
@@ -92,3 +93,26 @@ def test_readme_walkthrough_is_true(server):
         result = subprocess.run(["bash", "-c", command.replace(BASE, server.url)], capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, (command, result.stderr)
         assert normalise(result.stdout) == normalise(expected), command
+
+
+def paragraph_after(text: str, marker: str) -> str:
+    """The prose from the end of `marker` to the next heading."""
+    start = text.index(marker) + len(marker)
+    return text[start:text.index("\n#", start)]
+
+
+def test_readme_first_five_minutes_say_how_to_bind_install_the_sdk_and_which_compose():
+    text = README.read_text()
+    first_block = re.search(r"```sh\n.*?```", text, flags=re.DOTALL).group(0)
+    assert re.search(r"`NEURONHUB_BIND=[0-9.]+:[0-9]+ \./scripts/serve`", paragraph_after(text, first_block))
+    assert "| `NEURONHUB_BIND` |" in text  # the configuration table, which tests/deploy holds to service/config.py
+
+    before_snippet = text[:text.index("```python")].rstrip().rsplit("\n\n", 1)[-1]  # the paragraph that introduces it
+    install = re.search(r"`(pip install \./sdk)`", before_snippet)
+    assert install, before_snippet
+    assert install.group(1) in (README.parent / "sdk" / "README.md").read_text()
+
+    compose = yaml.safe_load((README.parent / "docker-compose.yml").read_text())
+    deploy = paragraph_after(text, "## Deploy")
+    if "name" in compose:  # the Compose Specification's top-level name: docker compose v2 only
+        assert "Docker Compose v2" in deploy and "`docker-compose` 1.x refuses it" in deploy, deploy

@@ -43,6 +43,10 @@ class PostgresNotAvailable(RuntimeError):
     """The PostgreSQL server binaries are missing or the server would not start."""
 
 
+class PostgresNotInstalled(PostgresNotAvailable):
+    """The PostgreSQL server binaries are missing."""
+
+
 @contextmanager
 def postgres_server(database: str = "neuronhub_test") -> Iterator[str]:
     """Yield a SQLAlchemy URL for a database on a PostgreSQL server."""
@@ -115,7 +119,7 @@ def find_bindir() -> Path:
     for candidate in candidates:
         if candidate and all((Path(candidate) / tool).exists() for tool in ("initdb", "pg_ctl")):
             return Path(candidate)
-    raise PostgresNotAvailable(
+    raise PostgresNotInstalled(
         "PostgreSQL server binaries (initdb, pg_ctl) were not found via pg_config, "
         "/usr/lib/postgresql/*/bin or PATH. Install them (Debian: apt-get install postgresql) "
         f"or point {URL_ENV} at a running server."
