@@ -227,7 +227,9 @@ class TrainSchema(StrictSchema):
                              error_messages={"null": "expected a JSON object, got null"})
     description = description_field()
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)  # reported together with wrong settings, not after them
     def _one_of(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "text" not in data or "texts" not in data:
+            return  # one of them is wrong, and its own error says how
         if (data["text"] is None) == (data["texts"] is None):
             raise ValidationError("expected exactly one of text (one document) or texts (a list of documents)", "text")

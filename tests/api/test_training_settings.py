@@ -188,3 +188,11 @@ def test_any_wrong_settings_are_named_all_at_once(client, values):
     named = {field.removeprefix("settings.").split("[")[0] for field in body["errors"]}
     assert named == {name for name, value in values.items() if not is_valid(name, value)}
     assert all(message.startswith("expected ") for messages in body["errors"].values() for message in messages)
+
+
+def test_a_missing_text_is_reported_with_the_wrong_settings(client):
+    body = assert_problem(post_json(client, "/v1/networks/lm/train", {"settings": {"dtype": {}, "steps": 0}}), 422)
+    assert set(body["errors"]) == {"text", "settings.dtype", "settings.steps"}
+    assert body["errors"]["text"] == ["expected exactly one of text (one document) or texts (a list of documents)"]
+    body = assert_problem(post_json(client, "/v1/networks/lm/train", {"text": 5, "settings": {"dtype": {}}}), 422)
+    assert body["errors"] == {"text": ["expected a string, got number 5"], "settings.dtype": ["expected one of float32, float64, got an object"]}
