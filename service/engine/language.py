@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Mapping, Sequence
+from typing import Any, BinaryIO, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -81,6 +81,8 @@ class GeneratedWord:
     id: int
     probability: float  # the model's probability of this word in its context (temperature 1, nothing cut)
     sampling_probability: float  # its chance under the distribution actually sampled (1.0 when greedy)
+    log_probability: float = 0.0  # log of `probability`, from the same log-softmax (finite: clamped like stable_softmax)
+    alternatives: tuple[WordProbability, ...] = ()  # the model's most probable words here, as predict gives them
 
     def as_dict(self) -> dict[str, Any]:
         return {"word": self.word, "id": self.id, "probability": self.probability, "sampling_probability": self.sampling_probability}
@@ -104,6 +106,16 @@ class Generation:
             "stop_reason": self.stop_reason,
             "seed": self.seed,
         }
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """A generation under way: `words` yields one chosen word per step, "</s>" last if it ends the text."""
+
+    prompt: ContextReading  # the context the first word is predicted from
+    prompt_tokens: list[str]  # every token of the prompt
+    seed: int
+    words: Iterator[GeneratedWord]
 
 
 @dataclass(frozen=True)
@@ -370,12 +382,37 @@ class LanguageModel:
         top_p: float | None = None,
         seed: int | None = None,
     ) -> Generation:
-        """Sample up to max_words words, one at a time, each from the k words before it.
+        """Sample up to max_words words, one at a time, each from the k words before it (see sample)."""
+        sampling = self.sample(prompt, max_words, temperature, top_k, top_p, seed)
+        chosen = list(sampling.words)
+        v = self.vocabulary
+        new_tokens = [w.word for w in chosen if w.id != v.eos_id]
+        return Generation(
+            prompt=sampling.prompt,
+            text=join_tokens(sampling.prompt_tokens + new_tokens),
+            continuation=join_tokens(new_tokens),
+            words=chosen,
+            stop_reason="end_of_text" if chosen[-1].id == v.eos_id else "max_words",
+            seed=sampling.seed,
+        )
+
+    def sample(
+        self,
+        prompt: str = "",
+        max_words: int = 20,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+        alternatives: int = 0,
+    ) -> Sampling:
+        """The words of generate, one per step, as they are chosen (the settings are checked at once).
 
         temperature 0 picks the most probable word (ties: lowest id). Otherwise the distribution
         softmax(z / T) is cut to its top_k words and then to the smallest set whose probability
         reaches top_p, renormalised, and sampled with numpy's PCG64 seeded by `seed`. <pad> is never
-        chosen. Generation stops after "</s>".
+        chosen. Generation stops after "</s>". Each word carries the model's `alternatives` most
+        probable words at its step (temperature 1, nothing cut), exactly as predict ranks them.
         """
         max_words = _check_int("max_words", max_words, 1, MAX_GENERATE_WORDS)
         t = check_temperature(temperature, allow_zero=True)
@@ -385,40 +422,37 @@ class LanguageModel:
         if top_p is not None:
             if isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0 < top_p <= 1:
                 raise EngineError("top_p", f"expected a number in (0, 1], got {top_p!r}")
+        alternatives = _check_int("alternatives", alternatives, 0, V)
         if seed is None:
             seed = secrets.randbits(63)
         seed = _check_int("seed", seed, 0, 2**64 - 1)
-        rng = np.random.Generator(np.random.PCG64(seed))
-
         encoded = self.tokenizer.encode(prompt)
-        reading, prompt_tokens = self._reading(encoded), encoded.tokens
+        reading = self._reading(encoded)
+        steps = self._steps(reading.ids.copy(), max_words, t, top_k, top_p, seed, alternatives)
+        return Sampling(reading, encoded.tokens, seed, steps)
+
+    def _steps(
+        self, context: np.ndarray, max_words: int, t: float, top_k: int | None, top_p: float | None, seed: int, alternatives: int
+    ) -> Iterator[GeneratedWord]:
+        rng = np.random.Generator(np.random.PCG64(seed))
         v = self.vocabulary
-        context = reading.ids.copy()
-        chosen: list[GeneratedWord] = []
-        stop_reason = "max_words"
         for _ in range(max_words):
             z = self.logits(context)[0].astype(np.float64)  # (V,)
-            model_probs, _ = stable_softmax(z)
+            model_probs, model_logp = stable_softmax(z)
+            top = tuple(
+                WordProbability(v.words[j], int(j), float(model_probs[j]), float(model_logp[j]))
+                for j in (top_ids(model_logp, alternatives) if alternatives else ())
+            )
             z[v.pad_id] = -np.inf  # never chosen: scales to -float_max, so its probability is exactly 0
             if t == 0:
                 i, sampling_p = int(np.argmax(z)), 1.0
             else:
                 p, _ = stable_softmax(z, t)
                 i, sampling_p = _sample(p, top_k, top_p, rng)
-            chosen.append(GeneratedWord(v.words[i], i, float(model_probs[i]), sampling_p))
+            yield GeneratedWord(v.words[i], i, float(model_probs[i]), sampling_p, float(model_logp[i]), top)
             if i == v.eos_id:
-                stop_reason = "end_of_text"
-                break
+                return
             context = np.concatenate([context[1:], [i]])
-        new_tokens = [w.word for w in chosen if w.id != v.eos_id]
-        return Generation(
-            prompt=reading,
-            text=join_tokens(prompt_tokens + new_tokens),
-            continuation=join_tokens(new_tokens),
-            words=chosen,
-            stop_reason=stop_reason,
-            seed=seed,
-        )
 
     def score(self, text: str) -> Score:
         """Mean negative log-likelihood and perplexity of the text's tokens, then of "</s>" after them."""

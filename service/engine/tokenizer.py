@@ -61,28 +61,60 @@ def is_punctuation(token: str) -> bool:
 
 def join_tokens(tokens: Iterable[str]) -> str:
     """Tokens back to readable text: punctuation hugs the word it belongs to ("weight, bias.")."""
-    out: list[str] = []
-    glue_next = True  # no space before the first token
-    open_quote = {q: False for q in _QUOTES}
-    for token in tokens:
-        glue = glue_next
-        glue_next = False
+    joiner = TextJoiner()
+    return "".join(joiner.add(token) for token in tokens)
+
+
+class TextJoiner:
+    """join_tokens one token at a time: add(token) returns the text the token adds (its leading
+    space, if any, and the token), so the pieces of a text concatenate to join_tokens of it."""
+
+    def __init__(self) -> None:
+        self._glue_next = True  # no space before the first token
+        self._open_quote = {q: False for q in _QUOTES}
+
+    def piece(self, token: str) -> str:
+        """What add(token) would return, without adding it."""
+        return token if self._glue(token)[0] else " " + token
+
+    def add(self, token: str) -> str:
+        glue, self._glue_next = self._glue(token)
         if token in _QUOTES:
-            if open_quote[token]:
+            self._open_quote[token] = not self._open_quote[token]
+        return token if glue else " " + token
+
+    def _glue(self, token: str) -> tuple[bool, bool]:
+        """(no space before token, no space before the token after it)."""
+        glue, glue_next = self._glue_next, False
+        if token in _QUOTES:
+            if self._open_quote[token]:
                 glue = True  # closing quote hugs the word before it
             else:
                 glue_next = True  # opening quote hugs the word after it
-            open_quote[token] = not open_quote[token]
         elif token[0] in _NO_SPACE_BEFORE and is_punctuation(token):
             glue = True
         elif token[0] in _NO_SPACE_AFTER and is_punctuation(token):
             glue_next = True
         elif token in _JOINERS:
             glue = glue_next = True
-        if out and not glue:
-            out.append(" ")
-        out.append(token)
-    return "".join(out)
+        return glue, glue_next
+
+
+def token_spans(text: str, punctuation: str = "keep") -> list[tuple[int, int]]:
+    """Where each token of tokenize(text, punctuation) lies in text itself: (start, end) offsets.
+
+    tokenize reads text.lower(); the few characters whose lower case is longer (\u0130 becomes two)
+    are mapped back, so the spans are always offsets into the text as given.
+    """
+    check_punctuation(punctuation)
+    lowered = text.lower().replace("’", "'")
+    if len(lowered) == len(text):
+        back = None
+    else:  # position in lowered -> position in text
+        back = [i for i, c in enumerate(text) for _ in c.lower()] + [len(text)]
+    keep = punctuation == "keep"
+    spans = [m.span() for m in _TOKEN.finditer(lowered) if keep or m.group(1) is None]
+    return spans if back is None else [(back[a], back[b - 1] + 1) for a, b in spans]
 
 
 class Vocabulary:

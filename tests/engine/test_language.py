@@ -386,3 +386,43 @@ def test_summary():
         "layers": [{"size": 7, "activation": "relu"}, {"size": 6, "activation": "softmax"}],
         "parameter_count": 6 * 2 + 7 * 4 + 7 + 6 * 7 + 6,
     }
+
+
+# --- generation one word at a time ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("temperature, top_k, top_p", [(0, None, None), (1.0, None, None), (0.7, 3, 0.9)])
+def test_sample_yields_the_words_of_generate(temperature, top_k, top_p):
+    model = hidden_model()
+    sampling = model.sample("red green", 12, temperature, top_k, top_p, seed=11)
+    generated = model.generate("red green", 12, temperature, top_k, top_p, seed=11)
+    words = list(sampling.words)
+    assert [w.as_dict() for w in words] == [w.as_dict() for w in generated.words]
+    assert sampling.seed == generated.seed == 11 and sampling.prompt.as_dict() == generated.prompt.as_dict()
+    assert sampling.prompt_tokens == ["red", "green"]
+
+
+def test_each_step_carries_the_alternatives_predict_gives_and_the_chosen_words_log_probability():
+    model = hidden_model()
+    words = list(model.sample("blue", 6, 1.0, seed=4, alternatives=4).words)
+    context = ["blue"]
+    for word in words:
+        predicted = model.predict(" ".join(context), top_k=4)
+        assert [a.as_dict() for a in word.alternatives] == [p.as_dict() for p in predicted.words]  # bit for bit
+        every = model.predict(" ".join(context), top_k=6).words
+        assert word.log_probability == next(p.log_probability for p in every if p.id == word.id)
+        assert word.probability == pytest.approx(math.exp(word.log_probability), rel=1e-12)
+        context.append(word.word)
+
+
+def test_an_impossible_word_has_a_finite_log_probability():
+    model = tiny(biases=[-5, 0, -2, 0, 0, -1e308])  # "blue" scores -1e308 below the rest
+    alternatives = list(model.sample("red", 1, 0, seed=1, alternatives=6).words)[0].alternatives
+    blue = next(a for a in alternatives if a.word == "blue")
+    assert blue.probability == 0.0 and math.isfinite(blue.log_probability) and blue.log_probability < -1e300
+
+
+def test_sample_checks_its_settings_before_the_first_word():
+    with pytest.raises(EngineError) as e:
+        tiny().sample("red", 3, alternatives=7)
+    assert e.value.field == "alternatives"

@@ -9,8 +9,10 @@ from service.engine.tokenizer import (
     PAD,
     SPECIAL_TOKENS,
     UNK,
+    TextJoiner,
     Tokenizer,
     is_punctuation,
+    token_spans,
     Vocabulary,
     join_tokens,
     tokenize,
@@ -138,3 +140,38 @@ def test_join_then_tokenize_round_trips(tokens):
 def test_ids_are_int64():
     enc = Tokenizer(VOCAB).encode("")
     assert enc.ids.dtype == np.int64 and enc.ids.shape == (0,)
+
+
+@given(st.lists(st.sampled_from(["the", "neuron", ",", ".", '"', "'", "(", ")", "-", "/", "...", "$", "x"]), max_size=12))
+def test_text_joiner_pieces_concatenate_to_join_tokens(tokens):
+    joiner = TextJoiner()
+    pieces = []
+    for token in tokens:
+        peeked = joiner.piece(token)
+        pieces.append(joiner.add(token))
+        assert peeked == pieces[-1] and pieces[-1].lstrip(" ") == token
+    assert "".join(pieces) == join_tokens(tokens)
+
+
+def test_text_joiner_by_hand():
+    joiner = TextJoiner()
+    assert [joiner.add(t) for t in ["she", "said", '"', "hi", "!", '"', "then"]] == ["she", " said", ' "', "hi", "!", '"', " then"]
+
+
+@pytest.mark.parametrize("punctuation", ["keep", "drop"])
+@given(text=st.text(alphabet=st.sampled_from("aZé9 ,.'’\"İß-\n"), max_size=30))
+def test_token_spans_point_at_each_token_in_the_text_as_given(punctuation, text):
+    spans = token_spans(text, punctuation)
+    tokens = tokenize(text, punctuation)
+    assert len(spans) == len(tokens)
+    for (start, end), token in zip(spans, tokens):
+        assert 0 <= start < end <= len(text)
+        if "İ" not in text:  # the one letter here whose lower case is two characters
+            assert text[start:end].lower().replace("’", "'") == token
+    assert spans == sorted(spans)
+
+
+def test_token_spans_by_hand():
+    assert token_spans("The  neuron, fires!") == [(0, 3), (5, 11), (11, 12), (13, 18), (18, 19)]
+    assert token_spans("The  neuron, fires!", "drop") == [(0, 3), (5, 11), (13, 18)]
+    assert token_spans("İx y") == [(0, 1), (0, 1), (1, 2), (3, 4)]  # "i" and a combining dot, both from İ
