@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from .jsonio import dumps
@@ -66,7 +66,20 @@ def problem_document(problem: Problem, request_id: str | None) -> bytes:
     return dumps(body)
 
 
+# Other protocols (OpenAI-compatible, ...) word errors in their own envelope on their own paths.
+_RENDERERS = "neuronhub.error_renderers"
+
+
+def register_error_renderer(app: Flask, applies: Callable[[str], bool], render: Callable[[Problem], Response]) -> None:
+    """Answer every error on the paths `applies` accepts with `render(problem)` instead of problem+json:
+    the errors of views, key checks, rate limits, body limits, deadlines and unknown paths alike."""
+    app.extensions.setdefault(_RENDERERS, []).append((applies, render))
+
+
 def problem_response(problem: Problem) -> Response:
+    for applies, render in current_app.extensions.get(_RENDERERS, ()):
+        if applies(request.path):
+            return render(problem)
     response = Response(problem_document(problem, g.get("request_id")), status=problem.status, mimetype=PROBLEM_JSON)
     response.headers.update(problem.headers)
     return response

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -31,6 +31,7 @@ MAX_GENERATE_WORDS = 1_000
 OUTPUT_ACTIVATIONS = ("identity", "softmax")
 ARRAYS_FORMAT = "neuronhub.language_model"
 ARRAYS_VERSION = 1
+_F64_MAX = float(np.finfo(np.float64).max)
 _SCORE_BATCH = 2048  # contexts per forward pass when scoring long texts
 
 
@@ -128,6 +129,7 @@ class Score:
     mean_nll: float  # nats per predicted token
     perplexity: float  # exp(mean_nll)
     unknown_rate: float  # share of the text's words (</s> not counted) that were out of vocabulary
+    alternatives: list[tuple[WordProbability, ...]] = field(default_factory=list)  # per token when asked: the most probable words there
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -405,6 +407,7 @@ class LanguageModel:
         top_p: float | None = None,
         seed: int | None = None,
         alternatives: int = 0,
+        logit_bias: Mapping[int, float] | None = None,
     ) -> Sampling:
         """The words of generate, one per step, as they are chosen (the settings are checked at once).
 
@@ -413,6 +416,8 @@ class LanguageModel:
         reaches top_p, renormalised, and sampled with numpy's PCG64 seeded by `seed`. <pad> is never
         chosen. Generation stops after "</s>". Each word carries the model's `alternatives` most
         probable words at its step (temperature 1, nothing cut), exactly as predict ranks them.
+        logit_bias adds a number to the logits of some word ids before the word is chosen (the reported
+        probabilities stay the model's own).
         """
         max_words = _check_int("max_words", max_words, 1, MAX_GENERATE_WORDS)
         t = check_temperature(temperature, allow_zero=True)
@@ -423,16 +428,25 @@ class LanguageModel:
             if isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0 < top_p <= 1:
                 raise EngineError("top_p", f"expected a number in (0, 1], got {top_p!r}")
         alternatives = _check_int("alternatives", alternatives, 0, V)
+        bias = None
+        if logit_bias:
+            bias = np.zeros(V)
+            for word_id, value in logit_bias.items():
+                _check_int("logit_bias", word_id, 0, V - 1)
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+                    raise EngineError("logit_bias", f"expected a finite number for word id {word_id}, got {value!r}")
+                bias[word_id] = value
         if seed is None:
             seed = secrets.randbits(63)
         seed = _check_int("seed", seed, 0, 2**64 - 1)
         encoded = self.tokenizer.encode(prompt)
         reading = self._reading(encoded)
-        steps = self._steps(reading.ids.copy(), max_words, t, top_k, top_p, seed, alternatives)
+        steps = self._steps(reading.ids.copy(), max_words, t, top_k, top_p, seed, alternatives, bias)
         return Sampling(reading, encoded.tokens, seed, steps)
 
     def _steps(
-        self, context: np.ndarray, max_words: int, t: float, top_k: int | None, top_p: float | None, seed: int, alternatives: int
+        self, context: np.ndarray, max_words: int, t: float, top_k: int | None, top_p: float | None, seed: int, alternatives: int,
+        bias: np.ndarray | None,
     ) -> Iterator[GeneratedWord]:
         rng = np.random.Generator(np.random.PCG64(seed))
         v = self.vocabulary
@@ -443,6 +457,10 @@ class LanguageModel:
                 WordProbability(v.words[j], int(j), float(model_probs[j]), float(model_logp[j]))
                 for j in (top_ids(model_logp, alternatives) if alternatives else ())
             )
+            if bias is not None:
+                with np.errstate(over="ignore"):
+                    z += bias
+                np.clip(z, -_F64_MAX, _F64_MAX, out=z)  # finite logits plus finite biases: keep them numbers
             z[v.pad_id] = -np.inf  # never chosen: scales to -float_max, so its probability is exactly 0
             if t == 0:
                 i, sampling_p = int(np.argmax(z)), 1.0
@@ -454,18 +472,28 @@ class LanguageModel:
                 return
             context = np.concatenate([context[1:], [i]])
 
-    def score(self, text: str) -> Score:
-        """Mean negative log-likelihood and perplexity of the text's tokens, then of "</s>" after them."""
+    def score(self, text: str, alternatives: int = 0) -> Score:
+        """Mean negative log-likelihood and perplexity of the text's tokens, then of "</s>" after them.
+
+        With alternatives > 0, each token also gets the model's `alternatives` most probable words in
+        its context (temperature 1), ranked as predict ranks them.
+        """
+        alternatives = _check_int("alternatives", alternatives, 0, self.vocabulary_size)
         enc = self.tokenizer.encode(text, add_end=True)
         n = len(enc.tokens) - 1
         if n == 0:
             raise EngineError("text", "has no words to score")
         contexts = self.contexts(enc.ids)  # (n + 1, k)
         logp = np.empty(n + 1, dtype=np.float64)
+        ranked: list[tuple[WordProbability, ...]] = []
+        words = self.vocabulary.words
         for start in range(0, n + 1, _SCORE_BATCH):
             batch = contexts[start : start + _SCORE_BATCH]
-            _, lp = _stable_softmax(self.logits(batch), 1.0, overwrite=True)
+            p, lp = _stable_softmax(self.logits(batch), 1.0, overwrite=True)
             logp[start : start + len(batch)] = lp[np.arange(len(batch)), enc.ids[start : start + len(batch)]]
+            if alternatives:
+                ranked += [tuple(WordProbability(words[j], int(j), float(p[r, j]), float(lp[r, j])) for j in top_ids(lp[r], alternatives))
+                           for r in range(len(batch))]
         mean_nll = float(-logp.mean())
         return Score(
             tokens=enc.tokens,
@@ -474,6 +502,7 @@ class LanguageModel:
             mean_nll=mean_nll,
             perplexity=float(np.exp(min(mean_nll, 700.0))),
             unknown_rate=float(enc.unknown[:-1].mean()),
+            alternatives=ranked,
         )
 
     def contexts(self, ids: np.ndarray) -> np.ndarray:

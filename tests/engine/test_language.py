@@ -426,3 +426,37 @@ def test_sample_checks_its_settings_before_the_first_word():
     with pytest.raises(EngineError) as e:
         tiny().sample("red", 3, alternatives=7)
     assert e.value.field == "alternatives"
+
+
+def test_logit_bias_moves_the_choice_but_not_the_reported_probabilities():
+    model = tiny()
+    plain = list(model.sample("red", 1, 0, seed=1).words)[0]
+    assert plain.word == UNK  # by hand: after (<pad>, red) <unk>, red, green and blue all score 0; the lowest id wins
+    biased = list(model.sample("red", 1, 0, seed=1, logit_bias={4: 50.0}).words)[0]
+    assert biased.word == "green"
+    assert biased.probability == pytest.approx(by_hand(PAD, "red")[4], rel=1e-12)  # the model's own, unbiased
+    banned = list(model.sample("red", 3, 1.0, seed=2, logit_bias={5: -1e308, 4: -1e308, 3: -1e308, 1: -1e308}).words)
+    assert [w.word for w in banned] == [EOS]
+    huge = list(model.sample("red", 1, 1.0, seed=2, logit_bias={3: 1.7e308}).words)[0]
+    assert huge.word == "red" and math.isfinite(huge.log_probability)
+
+
+@pytest.mark.parametrize("bias, field", [({6: 1.0}, "logit_bias"), ({-1: 1.0}, "logit_bias"), ({3: float("nan")}, "logit_bias")])
+def test_bad_logit_bias(bias, field):
+    with pytest.raises(EngineError) as e:
+        tiny().sample("red", 1, logit_bias=bias)
+    assert e.value.field == field
+
+
+def test_score_alternatives_rank_each_position_as_predict_does():
+    model = hidden_model()
+    text = "red green blue red"
+    scored = model.score(text, alternatives=3)
+    assert scored.log_probabilities.tolist() == model.score(text).log_probabilities.tolist()
+    tokens = scored.tokens
+    for position, ranked in enumerate(scored.alternatives):
+        predicted = model.predict(" ".join(tokens[:position]), top_k=3).words
+        assert [w.id for w in ranked] == [w.id for w in predicted]
+        for got, expected in zip(ranked, predicted):
+            assert got.log_probability == pytest.approx(expected.log_probability, rel=1e-12, abs=1e-300)
+    assert len(scored.alternatives) == len(tokens)
