@@ -50,6 +50,8 @@ def envelope(problem: Problem) -> dict[str, Any]:
     else:
         param = next(iter(problem.errors)) if problem.errors else None
         code = _CODES.get(problem.slug, problem.slug.replace("-", "_"))
+        if problem.status == 401 and "invalid_token" not in problem.headers.get("WWW-Authenticate", ""):
+            code = "missing_api_key"  # no key sent at all
     kind = "server_error" if status >= 500 else _TYPES.get(status, "invalid_request_error")
     return {"error": {"message": problem.detail, "type": kind, "param": param, "code": code}}
 

@@ -166,6 +166,10 @@ def _run(choices: list[Iterator[Release]]) -> list[list[Release]]:
 
 # --- streaming -----------------------------------------------------------------------------------
 
+def _event(body: dict[str, Any]) -> bytes:
+    return b"data: " + dumps(body) + b"\n\n"
+
+
 Chunks = Callable[[_Answer, int, Release, bool, Settings], Iterator[dict[str, Any]]]
 
 
@@ -193,29 +197,29 @@ def _stream(answer: _Answer, model: LanguageModel, settings: Settings, choices: 
             obj: str) -> Response:
     left = deadline.remaining()
     until = None if left is None else time.monotonic() + left
+    services_timeout = services().config.request_timeout
 
     def events() -> Iterator[bytes]:
-        armed = until is not None and deadline.arm_until(until)  # the request's deadline covers the whole stream
+        # The status is sent: an error goes into the stream as its last event. The deadline is checked
+        # between words rather than by the alarm, which could fire inside the server's socket writes.
         generated = 0
         try:
             for index, releases in enumerate(choices):
                 first = True
                 for release in releases:
+                    if until is not None and time.monotonic() > until:
+                        yield _event(envelope(deadline.exceeded(services_timeout)))
+                        return
                     for body in chunks(answer, index, release, first, settings):
                         if settings.include_usage:
                             body["usage"] = None
-                        yield b"data: " + dumps(body) + b"\n\n"
+                        yield _event(body)
                     first = False
                     generated += release.generated
             if settings.include_usage:
-                last = {**answer.head(obj), "choices": [], "usage": _usage(model, settings, generated)}
-                yield b"data: " + dumps(last) + b"\n\n"
+                yield _event({**answer.head(obj), "choices": [], "usage": _usage(model, settings, generated)})
             yield b"data: [DONE]\n\n"
-        except (EngineError, deadline.DeadlineExceeded) as exc:  # the status is sent: the error goes in the stream
-            problem = engine_problem(exc) if isinstance(exc, EngineError) else deadline.deadline_problem()
-            yield b"data: " + dumps(envelope(problem)) + b"\n\n"
-        finally:
-            if armed:
-                deadline.disarm()
+        except EngineError as exc:
+            yield _event(envelope(engine_problem(exc)))
 
     return Response(events(), mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
