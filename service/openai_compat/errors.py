@@ -18,7 +18,7 @@ from ..api.problems import Problem
 PATHS = frozenset({"/v1/models", "/v1/completions", "/v1/chat/completions"})
 
 _TYPES = {401: "authentication_error", 403: "permission_error", 404: "not_found_error", 429: "rate_limit_error"}
-_CODES = {"unauthorized": "invalid_api_key", "too-many-requests": "rate_limit_exceeded"}
+_CODES = {"unauthorized": "invalid_api_key", "too-many-requests": "rate_limit_exceeded", "validation-error": "invalid_value"}
 
 
 def applies(path: str) -> bool:

@@ -62,6 +62,11 @@ VALID_REQUESTS_MAY_ALSO_GET = (
     Allowance(("tokenizeText",), "422",
               "ids must be in the stored network's vocabulary, which the schema cannot know (it says 0..49999, "
               "the largest vocabulary)"),
+    Allowance(("createCompletion", "createChatCompletion"), "400",
+              "a few rules join two members, which JSON Schema cannot state: best_of must equal n, stream_options needs "
+              "stream, top_logprobs needs logprobs, max_tokens and max_completion_tokens must agree, n times the prompts "
+              "at most 128; a word id in logit_bias must be in the network's vocabulary; and a whole number written with "
+              "a fraction (5.0) is valid for JSON Schema's integer but refused, as OpenAI's API refuses it"),
     Allowance(("trainNetwork",), "422",
               "a text needs enough tokens (at least 10, and context_size + 1, after the validation split) and the "
               "network at most 5000000 parameters, which JSON Schema cannot count; and a whole number written "
