@@ -97,8 +97,8 @@ def _releases(model: LanguageModel, prompt: str, settings: Settings, sampling: S
         return
     joiner = TextJoiner()
     if not chat:
-        for word in sampling.prompt_tokens:
-            joiner.add(word)
+        for prompt_token in sampling.prompt_tokens:
+            joiner.add(prompt_token)
     eos = model.vocabulary.eos_id
     stops = settings.stop
     generated, released, count = "", 0, 0

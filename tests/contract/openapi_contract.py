@@ -206,6 +206,16 @@ class Contract:
             except ValueError as exc:
                 yield f"body is not JSON: {exc}"
                 return
+        elif media_type == "text/event-stream":  # the schema describes one event, as an event parser reads it
+            try:
+                events = server_sent_events(response.body.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError) as exc:
+                yield f"body is not a stream of server-sent events: {exc}"
+                return
+            for number, event in enumerate(events):
+                for message in self.validation_errors(self.resolve(schema_pointer)[0], event):
+                    yield f"event {number}: {message}"
+            return
         elif media_type == "application/yaml":
             try:
                 instance = yaml.safe_load(response.body)
@@ -220,6 +230,23 @@ class Contract:
                 return
         for message in self.validation_errors(self.resolve(schema_pointer)[0], instance):
             yield f"body {message}"
+
+
+def server_sent_events(text: str) -> list[dict[str, str]]:
+    """The events of a text/event-stream body: {"data": ..., and "event"/"id" when sent}, one per blank-line-ended block."""
+    if text and not text.endswith("\n\n"):
+        raise ValueError("the stream does not end with a blank line")
+    events = []
+    for block in filter(None, text.split("\n\n")):
+        event: dict[str, str] = {}
+        for line in block.split("\n"):
+            field, _, value = line.partition(":")
+            if field not in ("data", "event", "id", "retry"):
+                raise ValueError(f"unknown field in line {line[:80]!r}")
+            value = value.removeprefix(" ")
+            event[field] = event[field] + "\n" + value if field == "data" and "data" in event else value
+        events.append(event)
+    return events
 
 
 class ContractCheckingClient(FlaskClient):

@@ -52,3 +52,14 @@ def test_documented_responses_pass():
 def test_undocumented_responses_fail(method, path, status, headers, body, message):
     with pytest.raises(ContractViolation, match=message.replace("(", r"\(")):
         check(method, path, status, headers, body)
+
+
+STREAM = {"Content-Type": "text/event-stream", **REQUEST_ID}
+
+
+def test_server_sent_events_are_checked_one_by_one():
+    check("POST", "/v1/completions", 200, STREAM, b'data: {"a": 1}\n\ndata: [DONE]\n\n')
+    with pytest.raises(ContractViolation, match="event 1"):
+        check("POST", "/v1/completions", 200, STREAM, b'data: {"a": 1}\n\nevent: other\ndata: x\n\n')
+    with pytest.raises(ContractViolation, match="not a stream of server-sent events"):
+        check("POST", "/v1/completions", 200, STREAM, b"data: [DONE]")

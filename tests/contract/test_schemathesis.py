@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+import requests
 import yaml
 
 from .live_server import live_server as fresh_live_server
@@ -166,7 +167,16 @@ def test_the_training_example_schemathesis_sends_is_tiny():
         assert settings["steps"] <= 500 and settings["embedding_size"] <= 16 and max(settings["hidden_sizes"]) <= 32
 
 
+# The OpenAI-compatible operations' examples name this model: with it stored, they run real completions.
+EXAMPLE_LANGUAGE_NETWORK = ("neuron-language-model", {
+    "vocabulary": ["<pad>", "<unk>", "</s>", "a", "neuron", "multiplies", "each", "input", "by", "its", "weight", "the", "output", "layer", "scores"],
+    "embeddings": [[float(i % 3), float(i % 5)] for i in range(15)], "context_size": 2,
+    "layers": [{"weights": [[float((i * j) % 7 - 3) for j in range(4)] for i in range(15)], "activation": "identity"}]})
+
+
 def test_schemathesis_finds_nothing(live_server, tmp_path):
+    name, network = EXAMPLE_LANGUAGE_NETWORK
+    assert requests.put(f"{live_server.url}/v1/networks/{name}", json=network, timeout=30).status_code == 201
     config = tmp_path / "schemathesis.toml"
     config.write_text(schemathesis_config())
     result = subprocess.run(
