@@ -16,7 +16,7 @@ from pathlib import Path
 from . import machine, report
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("engine", "http", "large", "training")
+PARTS = ("engine", "http", "large", "training", "pictures")
 
 
 def _clean(value):
@@ -85,6 +85,14 @@ def main(argv: list[str] | None = None) -> int:
 
         log("training: default settings on service/demo/corpus.txt, ours vs PyTorch, 1 thread")
         results["training"] = training.run(threads=1, repeats=1 if quick else 5, log=log)
+    if "pictures" in parts:
+        from threadpoolctl import threadpool_limits
+
+        from . import pictures
+
+        log("pictures: GET .../diagram.svg vs a predict on the same model, in process (1 BLAS thread)")
+        with threadpool_limits(limits=1):
+            results["pictures"] = pictures.run(rounds=3 if quick else 7, block_seconds=0.05 if quick else 0.2, log=log)
     results["machine"]["load_average_at_end"] = os.getloadavg()
     results["seconds"] = time.monotonic() - started
     results = _clean(results)

@@ -188,6 +188,24 @@ def _large(l: dict) -> list[str]:
     return out
 
 
+def _pictures(rows: list[dict]) -> list[str]:
+    out = [
+        "## Pictures: GET .../diagram.svg against a predict on the same model",
+        "",
+        "In process through the WSGI app, 1 BLAS thread, alternating rounds; context "
+        "\"the output layer scores every\". Issue 13 asks for a diagram under 100 ms and under 500 KB.",
+        "",
+        "| model | predict | diagram | diagram with context | engine share | size (with context) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        s, q = r["seconds"], r["ratio_to_predict"]
+        out.append(f"| {r['model']} | {_us(s['predict'])} | {_us(s['diagram'])} ({q['diagram']:.1f}×) | "
+                   f"{_us(s['diagram with context'])} ({q['diagram with context']:.1f}×) | {_us(s['engine: diagram with context'])} | "
+                   f"{r['bytes'] / 1e3:.0f} KB ({r['bytes_with_context'] / 1e3:.0f} KB) |")
+    return out + ["", "(×: the diagram's time ÷ the predict's, measured in the same run.)", ""]
+
+
 def _training(t: dict) -> list[str]:
     out = [
         "## Training: default settings on service/demo/corpus.txt",
@@ -369,6 +387,8 @@ def markdown(results: dict) -> str:
         lines += _large(results["large"])
     if "training" in results:
         lines += _training(results["training"])
+    if "pictures" in results:
+        lines += _pictures(results["pictures"])
     lines += _findings(results)
     lines += [SPEED_CHANGES]
     notes = results.get("notes")

@@ -361,3 +361,16 @@ def test_jobs_wait_gives_up_after_its_timeout(client: Client, mocked: responses.
         client.jobs.wait(JOB_ID, timeout=2.0, poll_interval=0.75)
     assert sleeps == [0.75, 0.75, 0.5] and len(mocked.calls) == 4
     assert caught.value.job.state == "running" and caught.value.timeout == 2.0
+
+
+def test_diagram_svg_sends_the_input_as_query_and_returns_the_document(client: Client, mocked: responses.RequestsMock) -> None:
+    svg = '<svg xmlns="http://www.w3.org/2000/svg"><circle data-layer="0" data-index="1"/></svg>'
+    mocked.get(f"{BASE}/v1/networks/xor/diagram.svg", body=svg, content_type="image/svg+xml",
+               match=[matchers.query_param_matcher({"inputs": "0.5,1.0,-2.0"})])
+    assert client.diagram_svg("xor", inputs=[0.5, 1, -2]) == svg
+    mocked.get(f"{BASE}/v1/networks/lm/diagram.svg", body=svg, content_type="image/svg+xml",
+               match=[matchers.query_param_matcher({"context": "the cat & the hat"})])
+    assert client.diagram_svg("lm", context="the cat & the hat") == svg
+    mocked.get(f"{BASE}/v1/networks/my%20net/diagram.svg", body=svg, content_type="image/svg+xml",
+               match=[matchers.query_param_matcher({})])
+    assert client.diagram_svg("my net") == svg

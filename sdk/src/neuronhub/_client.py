@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any
+from typing import Any, Sequence
 
 import requests
 
@@ -64,6 +64,14 @@ class Client:
     def metrics(self) -> str:
         """The service's Prometheus metrics, as text (GET /metrics)."""
         return self._transport.send(op.GET_METRICS).content.decode("utf-8")
+
+    def diagram_svg(self, name: str, *, context: str | None = None, inputs: Sequence[float] | None = None) -> str:
+        """The network drawn as an SVG document (GET /v1/networks/{name}/diagram.svg): neurons as circles
+        with data-layer/data-index, edges coloured by the sign of their weight. With `context` (a
+        language network) or `inputs` (one input vector of a plain network) every neuron is filled by
+        its activation for that input."""
+        query = {"context": context, "inputs": None if inputs is None else ",".join(repr(float(v)) for v in inputs)}
+        return self._transport.send(op.GET_NETWORK_DIAGRAM, path={"name": name}, query=query).content.decode("utf-8")
 
     def close(self) -> None:
         self._transport.close()

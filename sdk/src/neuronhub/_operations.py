@@ -52,6 +52,7 @@ GENERATE_TEXT = Operation("generateText", "POST", "/v1/networks/{name}/generate"
 SCORE_TEXT = Operation("scoreText", "POST", "/v1/networks/{name}/score", ("networks.score",), x_idempotent=True)
 TOKENIZE_TEXT = Operation("tokenizeText", "POST", "/v1/networks/{name}/tokenize", ("networks.tokenize",), x_idempotent=True)
 TRAIN_NETWORK = Operation("trainNetwork", "POST", "/v1/networks/{name}/train", ("networks.train",))  # starts a job: never retried
+GET_NETWORK_DIAGRAM = Operation("getNetworkDiagram", "GET", "/v1/networks/{name}/diagram.svg", ("diagram_svg",))
 GET_JOB = Operation("getJob", "GET", "/v1/jobs/{job_id}", ("jobs.get", "jobs.wait"))
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -59,4 +60,5 @@ OPERATIONS: tuple[Operation, ...] = (
     LIST_NEURONS, GET_NEURON, PUT_NEURON, DELETE_NEURON, EVALUATE_NEURON,
     LIST_NETWORKS, GET_NETWORK, PUT_NETWORK, DELETE_NETWORK, FORWARD_NETWORK,
     PREDICT_NEXT_WORDS, GENERATE_TEXT, SCORE_TEXT, TOKENIZE_TEXT, TRAIN_NETWORK, GET_JOB,
+    GET_NETWORK_DIAGRAM,
 )
