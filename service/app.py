@@ -6,7 +6,7 @@ import logging
 from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import openai_compat
+from . import explorer, openai_compat
 from .api import auth, cors, deadline, definitions, demo, diagram, evaluation, fastlane, health, language, monitoring, ratelimit, spec, training
 from .api.context import Services
 from .api.problems import Problem, problem_response, register_error_handlers
@@ -60,6 +60,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(language.bp)
     app.register_blueprint(training.bp)
     app.register_blueprint(diagram.bp)
+    app.register_blueprint(explorer.bp)
     app.register_blueprint(spec.bp)
     openai_compat.install(app)
     deadline.install(app, config.request_timeout, config.threads, store)  # last: disarms first

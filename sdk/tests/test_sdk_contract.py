@@ -25,7 +25,10 @@ CONTRACT = Contract.from_file()
 # ones are for the `openai` package (tests/openai/ drives every one of them with it). The typed client wraps
 # the native API only.
 OTHER_PROTOCOL_TAGS = {"OpenAI-compatible"}
-SPEC = {op.operation_id: op for op in CONTRACT.operations if not OTHER_PROTOCOL_TAGS & set(op.spec.get("tags", ()))}
+# The explorer page and its files are for browsers, not for programs: no SDK method either.
+FOR_BROWSERS = {"getExplorer", "getExplorerFile"}
+SPEC = {op.operation_id: op for op in CONTRACT.operations
+        if not OTHER_PROTOCOL_TAGS & set(op.spec.get("tags", ())) and op.operation_id not in FOR_BROWSERS}
 SDK = {op.operation_id: op for op in OPERATIONS}
 NOT_OPERATIONS = {"close"}  # public methods of Client that send nothing
 

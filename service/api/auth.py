@@ -10,7 +10,8 @@ read last stay in force and the error is logged.
 When any key is configured: PUT, DELETE, PATCH and POST need an admin key, except POSTs marked
 `@evaluation` (they only read); GET and HEAD, and the evaluation POSTs, need a read or admin key
 when NEURONHUB_REQUIRE_READ_KEY is on and nothing otherwise. A presented key must be valid even
-where none is needed. Probes, metrics, the OpenAPI document and CORS preflights never need a key.
+where none is needed. Probes, metrics, the OpenAPI document, the explorer page (GET / and /explorer/*) and CORS
+preflights never need a key.
 With no key configured the service is open, and says so in the log at start-up.
 
 Keys are sent as `Authorization: Bearer KEY` or `X-API-Key: KEY`. Only SHA-256 digests are kept
@@ -37,7 +38,8 @@ log = logging.getLogger("neuronhub")
 
 ADMIN, READ = "admin", "read"
 REALM = 'Bearer realm="neuronhub"'
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.yaml", "/openapi.json"})
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.yaml", "/openapi.json", "/"})
+OPEN_PREFIXES = ("/explorer/",)  # the explorer page's files: the page asks for a key itself when reads need one
 _READ_METHODS = frozenset({"GET", "HEAD"})
 _EXTENSION = "neuronhub.auth"
 
@@ -48,6 +50,11 @@ def evaluation(view: F) -> F:
     """Mark a POST view as read-only (it evaluates, it changes nothing): a read key is enough."""
     view.neuronhub_read_only = True  # type: ignore[attr-defined]
     return view
+
+
+def is_open_path(path: str) -> bool:
+    """Probes, metrics, the OpenAPI document and the explorer page with its files: never need a key."""
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
 
 
 def digest(key: str) -> bytes:
@@ -179,7 +186,7 @@ def _needed_role(config: Config) -> str | None:
 
 
 def _check(config: Config, ring: KeyRing) -> None:
-    if request.method == "OPTIONS" or request.path in OPEN_PATHS or request.routing_exception is not None:
+    if request.method == "OPTIONS" or is_open_path(request.path) or request.routing_exception is not None:
         return  # preflights, probes, the document; unknown paths and methods answer 404/405 as usual
     needed = _needed_role(config)
     key = presented_key()

@@ -17,7 +17,7 @@ from .problems import validation_problem
 bp = Blueprint("diagram", __name__, url_prefix="/v1")
 
 SVG = "image/svg+xml"
-MAX_CONTEXT_CHARS = 100_000
+MAX_CONTEXT_CHARS = 400  # the last words are what is read; 400 characters, percent-encoded, fit gunicorn's 4094-byte request line
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 

@@ -21,7 +21,7 @@ from collections import OrderedDict
 from flask import Flask, g, request
 
 from ..config import Config
-from .auth import OPEN_PATHS
+from .auth import is_open_path
 from .problems import Problem
 
 MAX_CLIENTS = 10_000
@@ -73,7 +73,7 @@ def install(app: Flask, config: Config) -> None:
 
     @app.before_request
     def _limit() -> None:
-        if request.path in OPEN_PATHS or request.environ.get(TOKEN_TAKEN):
+        if is_open_path(request.path) or request.environ.get(TOKEN_TAKEN):
             return
         wait = buckets.take(client_of(g.get("principal"), request.remote_addr))
         if wait > 0:

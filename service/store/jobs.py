@@ -76,6 +76,12 @@ class JobStore(Database):
         with self.read() as conn:
             return _get_job(conn, job_id)
 
+    def active_jobs(self, kind: str, limit: int) -> list[Job]:
+        """The newest `limit` queued or running jobs of this kind, newest first."""
+        query = sa.select(jobs).where(_j.kind == kind, _j.state.in_(ACTIVE_STATES)).order_by(_j.created_at.desc(), _j.id).limit(limit)
+        with self.read() as conn:
+            return [_job(row) for row in conn.execute(query)]
+
     def update_job(self, job_id: str, **fields: Any) -> Job:
         """Change fields of an active job; every update is also a heartbeat.
 

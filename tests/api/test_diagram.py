@@ -92,9 +92,18 @@ def test_bad_queries_on_a_plain_network_name_the_field(client, query, field, mes
 def test_bad_queries_on_a_language_network_name_the_field(client):
     put_json(client, "/v1/networks/words", LANGUAGE)
     assert_problem(client.get("/v1/networks/words/diagram.svg?inputs=1,2"), 422, "inputs", "is a language network")
-    assert_problem(client.get("/v1/networks/words/diagram.svg", query_string={"context": "a" * 100_001}), 422, "context", "at most 100000")
+    assert_problem(client.get("/v1/networks/words/diagram.svg", query_string={"context": "a " * 200 + "b"}), 422, "context", "at most 400")
 
 
 def test_unknown_network_is_404_and_a_bad_name_422(client):
     assert_problem(client.get("/v1/networks/nothing-here/diagram.svg"), 404, contains="no network named 'nothing-here'")
     assert_problem(client.get("/v1/networks/-bad/diagram.svg"), 422, "name")
+
+
+def test_the_documented_context_limit_is_the_services():
+    from service.api.diagram import MAX_CONTEXT_CHARS
+    from tests.contract.openapi_contract import Contract
+
+    parameters = Contract.from_file().operation("getNetworkDiagram").spec["parameters"]
+    context = next(p for p in parameters if p.get("name") == "context")
+    assert context["schema"]["maxLength"] == MAX_CONTEXT_CHARS

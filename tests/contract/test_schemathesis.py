@@ -68,6 +68,9 @@ VALID_REQUESTS_MAY_ALSO_GET = (
               "stream, top_logprobs needs logprobs, max_tokens and max_completion_tokens must agree, n times the prompts "
               "at most 128; a word id in logit_bias must be in the network's vocabulary; and a whole number written with "
               "a fraction (5.0) is valid for JSON Schema's integer but refused, as OpenAI's API refuses it"),
+    Allowance(("getNetworkDiagram",), "422",
+              "context is for a language network and inputs for a plain one, with as many numbers as the stored "
+              "network has inputs; which kind a named network is, the schema cannot know"),
     Allowance(("trainNetwork",), "422",
               "a text needs enough tokens (at least 10, and context_size + 1, after the validation split) and the "
               "network at most 5000000 parameters, which JSON Schema cannot count; and a whole number written "

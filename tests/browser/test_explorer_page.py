@@ -1,0 +1,145 @@
+"""The explorer page in a real browser (Debian's Chromium, headless) against a real gunicorn.
+
+Each test reads what the page shows and compares it with what the API answers for the same request,
+and fails on any console error (a JavaScript error or a failed request, favicon included).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import pytest
+import requests
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from tests.contract.openapi_contract import Contract
+
+from .chromium import console_errors
+
+NEURON_CARD = "/v1/networks/{name}/layers/{layer}/neurons/{index}"
+HAS_NEURON_CARDS = any(op.path == NEURON_CARD for op in Contract.from_file().operations)
+
+DEMO = "neuron-language-model"
+CONTEXT = "the output layer scores every"
+
+
+def wait(browser: WebDriver, condition: Callable[[WebDriver], object], what: str, timeout: float = 30) -> object:
+    return WebDriverWait(browser, timeout, poll_frequency=0.1).until(condition, f"timed out waiting for {what}")
+
+
+def open_explorer(browser: WebDriver, url: str, network: str = DEMO) -> None:
+    browser.get(url)
+    wait(browser, lambda b: Select(b.find_element(By.ID, "network")).first_selected_option.get_attribute("value") == network,
+         f"{network} to be chosen")
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#diagram circle[data-layer]"), "the diagram")
+
+
+def shown_predictions(browser: WebDriver) -> list[tuple[str, float]]:
+    return [(li.get_attribute("data-word"), float(li.get_attribute("data-probability")))
+            for li in browser.find_elements(By.CSS_SELECTOR, "#prediction-bars li")]
+
+
+def api_predictions(url: str, network: str, context: str, interventions: list | None = None, top_k: int = 10) -> dict:
+    body: dict = {"context": context, "top_k": top_k}
+    if interventions:
+        body["interventions"] = interventions
+    response = requests.post(f"{url}/v1/networks/{network}/predict", json=body, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def predict_in_page(browser: WebDriver, context: str, expected: list[tuple[str, float]]) -> None:
+    box = browser.find_element(By.ID, "context")
+    box.clear()
+    box.send_keys(context)
+    browser.find_element(By.ID, "predict-button").click()
+    wait(browser, lambda b: shown_predictions(b) == expected, f"the page to show {expected[:2]}...")
+
+
+def assert_no_console_errors(browser: WebDriver) -> None:
+    assert console_errors(browser) == []
+
+
+def test_the_page_shows_the_apis_next_words_for_a_typed_context(server, desktop, tmp_path):
+    open_explorer(desktop, server.url)
+    answer = api_predictions(server.url, DEMO, CONTEXT)
+    expected = [(w["word"], w["probability"]) for w in answer["words"]]
+    predict_in_page(desktop, CONTEXT, expected)
+    top = desktop.find_element(By.CSS_SELECTOR, "#prediction-bars li")
+    assert top.find_element(By.CLASS_NAME, "label").text == answer["words"][0]["word"]
+    assert top.find_element(By.CLASS_NAME, "value").text == f"{100 * answer['words'][0]['probability']:.2f} %"
+    # the diagram is the one for this context: its output neurons carry the logits of this prediction
+    circles = desktop.find_elements(By.CSS_SELECTOR, "#diagram circle[data-layer][data-activation]")
+    assert circles and all(c.get_attribute("data-weighted-sum") is not None for c in circles)
+    desktop.save_screenshot(str(tmp_path / "prediction.png"))
+    assert_no_console_errors(desktop)
+
+
+@pytest.mark.skipif(not HAS_NEURON_CARDS, reason="needs the neuron card and interventions of issue 13 §1 and §4 (branch insight-13)")
+def test_a_clicked_neuron_opens_its_card_and_ablating_it_changes_the_numbers_as_the_api_does(server, desktop):
+    open_explorer(desktop, server.url)
+    answer = api_predictions(server.url, DEMO, CONTEXT)
+    predict_in_page(desktop, CONTEXT, [(w["word"], w["probability"]) for w in answer["words"]])
+    circle = max(desktop.find_elements(By.CSS_SELECTOR, '#diagram circle[data-layer="0"]'),
+                 key=lambda c: abs(float(c.get_attribute("data-activation"))))  # the most active hidden neuron
+    layer, index = int(circle.get_attribute("data-layer")), int(circle.get_attribute("data-index"))
+    activation = float(circle.get_attribute("data-activation"))
+    circle.click()
+    wait(desktop, lambda b: b.find_element(By.ID, "neuron-panel").is_displayed(), "the neuron's card")
+    assert desktop.find_element(By.ID, "neuron-title").text.startswith(f"Layer {layer} · neuron {index}")
+    assert float(desktop.find_element(By.ID, "neuron-now").get_attribute("data-activation")) == activation
+    assert desktop.find_elements(By.CSS_SELECTOR, "#activation-plot circle.marker")  # its z marked on f
+
+    desktop.find_element(By.ID, "ablate").click()
+    ablated = api_predictions(server.url, DEMO, CONTEXT, [{"layer": layer, "index": index, "set": 0}])
+    expected = [(w["word"], w["probability"]) for w in ablated["words"]]
+    wait(desktop, lambda b: shown_predictions(b) == expected, "the ablated prediction")
+    kl = desktop.find_element(By.ID, "kl")
+    wait(desktop, lambda b: kl.get_attribute("data-value") != "", "the KL divergence")
+    assert float(kl.get_attribute("data-value")) == ablated["effect"]["kl_divergence"]
+    assert ablated["words"] != answer["words"]  # the ablation changed the numbers, and the page followed
+    assert_no_console_errors(desktop)
+
+
+def test_words_that_look_like_markup_are_shown_as_text(server, desktop):
+    words = ["<pad>", "<unk>", "</s>", "<img src=x onerror=alert(1)>", "<script>alert(2)</script>", "a&amp;b"]
+    network = {
+        "description": "<b>not bold</b>",
+        "vocabulary": words,
+        "embeddings": [[0.0], [0.0], [0.0], [1.0], [1.0], [1.0]],
+        "context_size": 1,
+        "layers": [{"weights": [[0.0], [0.0], [0.0], [3.0], [2.0], [1.0]], "biases": [0.0, 0.0, 0.0, 1.0, 1.0, 1.0], "activation": "identity"}],
+    }
+    assert requests.put(f"{server.url}/v1/networks/markup", json=network, timeout=10).status_code in (200, 201)
+    open_explorer(desktop, f"{server.url}/#network=markup", "markup")
+    answer = api_predictions(server.url, "markup", "hello", top_k=len(words))  # the page asks for at most the vocabulary
+    predict_in_page(desktop, "hello", [(w["word"], w["probability"]) for w in answer["words"]])
+    labels = [e.text for e in desktop.find_elements(By.CSS_SELECTOR, "#prediction-bars .label")]
+    assert labels[:3] == ["<img src=x onerror=alert(1)>", "<script>alert(2)</script>", "a&amp;b"]
+    assert desktop.find_element(By.ID, "network-description").text == "<b>not bold</b>"
+    diagram_words = {e.text for e in desktop.find_elements(By.CSS_SELECTOR, "#diagram text.word")}
+    assert set(words) <= diagram_words
+    assert desktop.find_elements(By.TAG_NAME, "img") == []
+    assert desktop.execute_script("return document.querySelectorAll('body script').length") == 0
+    try:
+        desktop.switch_to.alert
+        raise AssertionError("a word ran as a script")
+    except NoAlertPresentException:
+        pass
+    assert_no_console_errors(desktop)
+
+
+def test_at_phone_width_nothing_overflows_and_everything_works(server, phone, tmp_path):
+    open_explorer(phone, server.url)
+    assert phone.execute_script("return window.innerWidth") == 375
+    answer = api_predictions(server.url, DEMO, CONTEXT)
+    predict_in_page(phone, CONTEXT, [(w["word"], w["probability"]) for w in answer["words"]])
+    assert phone.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    for selector in ("#context", "#predict-button", "#prediction-bars li", "#diagram"):  # the picture scrolls inside #diagram
+        element = phone.find_element(By.CSS_SELECTOR, selector)
+        right = phone.execute_script("const r = arguments[0].getBoundingClientRect(); return r.right;", element)
+        assert right <= phone.execute_script("return window.innerWidth") + 0.5, selector
+    phone.save_screenshot(str(tmp_path / "phone.png"))
+    assert_no_console_errors(phone)
