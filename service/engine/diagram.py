@@ -10,7 +10,9 @@ weights and, when an input is given, of its forward pass:
   divided by the largest |activation| of its layer, and a legend says so;
 - a column wider than MAX_SHOWN shows its MAX_SHOWN strongest nodes (by |activation| with an input,
   by the L2 norm of the neuron's weights without; inputs by |x| or by their column of the first
-  layer), in index order, and "+N more";
+  layer), in index order, and "+N more" — except that the output layer of a language network, with an
+  input, shows its most probable words (the highest logits: by |logit| it would show the least
+  probable ones, which are what a large negative logit means);
 - between two columns only the strongest edges (by |w|) are drawn, EDGE_BUDGET for the whole
   picture shared equally by the gaps, so a large network's picture stays small.
 
@@ -28,7 +30,7 @@ import numpy as np
 from .network import Network
 
 MAX_SHOWN = 32
-EDGE_BUDGET = 1600
+EDGE_BUDGET = 600
 MIN_EDGES_PER_GAP = 8
 MAX_EDGE_WIDTH = 4.0
 POSITIVE = "#2166ac"  # blue: positive weights and activations
@@ -90,8 +92,9 @@ def _rgb(colour: str) -> tuple[int, int, int]:
     return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
 
 
-def columns(network: Network, inputs: np.ndarray | None) -> list[Column]:
-    """What each column shows: the input column, then one per layer."""
+def columns(network: Network, inputs: np.ndarray | None, words_out: bool = False) -> list[Column]:
+    """What each column shows: the input column, then one per layer. words_out: the last layer scores
+    words (a language network), and with an input it shows its most probable words (highest logits)."""
     first = network.layers[0]
     if inputs is None:
         x = None
@@ -108,7 +111,7 @@ def columns(network: Network, inputs: np.ndarray | None) -> list[Column]:
         else:
             values = trace[i].activations[0].astype(np.float64)
             sums = trace[i].weighted_sums[0].astype(np.float64)
-            strength = np.abs(values)
+            strength = sums if words_out and i == len(network.layers) - 1 else np.abs(values)
         result.append(Column(f"layer {i} · {layer.activation} ({layer.size})", layer.size, strongest(strength), values, sums))
     return result
 
@@ -134,7 +137,7 @@ def edges(network: Network, cols: list[Column]) -> list[list[tuple[int, int, flo
 
 def network_diagram(network: Network, inputs: np.ndarray | None = None, labels: Labels = Labels(), title: str = "") -> str:
     """The SVG document (a str) of `network`, its neurons filled by the forward pass of `inputs` if given."""
-    cols = columns(network, inputs)
+    cols = columns(network, inputs, words_out=labels.output_words is not None)
     gaps = edges(network, cols)
     rows = max(len(c.shown) + (1 if len(c.shown) < c.size else 0) for c in cols)
     width = _LEFT + _COLUMN_GAP * (len(cols) - 1) + _RIGHT

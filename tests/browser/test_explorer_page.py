@@ -37,8 +37,10 @@ def open_explorer(browser: WebDriver, url: str, network: str = DEMO) -> None:
 
 
 def shown_predictions(browser: WebDriver) -> list[tuple[str, float]]:
-    return [(li.get_attribute("data-word"), float(li.get_attribute("data-probability")))
-            for li in browser.find_elements(By.CSS_SELECTOR, "#prediction-bars li")]
+    """(word, probability) of each bar, read in one script (the page may be replacing the bars meanwhile)."""
+    rows = browser.execute_script(
+        "return [...document.querySelectorAll('#prediction-bars li')].map(li => [li.dataset.word, li.dataset.probability]);")
+    return [(word, float(probability)) for word, probability in rows]
 
 
 def api_predictions(url: str, network: str, context: str, interventions: list | None = None, top_k: int = 10) -> dict:
@@ -96,9 +98,10 @@ def test_a_clicked_neuron_opens_its_card_and_ablating_it_changes_the_numbers_as_
     ablated = api_predictions(server.url, DEMO, CONTEXT, [{"layer": layer, "index": index, "set": 0}])
     expected = [(w["word"], w["probability"]) for w in ablated["words"]]
     wait(desktop, lambda b: shown_predictions(b) == expected, "the ablated prediction")
-    kl = desktop.find_element(By.ID, "kl")
-    wait(desktop, lambda b: kl.get_attribute("data-value") != "", "the KL divergence")
-    assert float(kl.get_attribute("data-value")) == ablated["effect"]["kl_divergence"]
+    wait(desktop, lambda b: b.find_element(By.ID, "kl").get_attribute("data-value") != "", "the KL divergence")
+    assert float(desktop.find_element(By.ID, "kl").get_attribute("data-value")) == ablated["effect"]["kl_divergence"]
+    assert desktop.find_element(By.ID, "interventions").is_displayed()
+    assert f"layer {layer} · neuron {index}: set to 0" in desktop.find_element(By.ID, "intervention-list").text
     assert ablated["words"] != answer["words"]  # the ablation changed the numbers, and the page followed
     assert_no_console_errors(desktop)
 

@@ -150,3 +150,17 @@ def test_many_layers_share_the_edge_budget():
     root = parse(svg)
     assert len(lines(root)) == EDGE_BUDGET // 16 * 16
     assert len(svg.encode()) < 500_000
+
+
+def test_a_language_networks_output_column_shows_its_most_probable_words():
+    net = random_network([6, 8, 100], ["tanh", "identity"], seed=8)
+    words = [f"w{i}" for i in range(100)]
+    x = np.linspace(-1, 1, 6)
+    root = parse(network_diagram(net, x, Labels(output_words=words)))
+    logits = net.layers[1].weights @ np.tanh(net.layers[0].weights @ x + net.layers[0].biases) + net.layers[1].biases
+    expected = sorted(sorted(range(100), key=lambda j: -logits[j])[:MAX_SHOWN])
+    assert [int(c.get("data-index")) for c in neurons(root, 1)] == expected
+    assert {t.text for t in root.iter("{http://www.w3.org/2000/svg}text") if t.get("class") == "word"} == {words[j] for j in expected}
+    # a plain network's output layer keeps the rule of every layer: by |activation|
+    plain = parse(network_diagram(net, x))
+    assert [int(c.get("data-index")) for c in neurons(plain, 1)] == sorted(sorted(range(100), key=lambda j: -abs(logits[j]))[:MAX_SHOWN])

@@ -6,7 +6,7 @@
   const $ = (id) => document.getElementById(id);
   const SVG_NS = "http://www.w3.org/2000/svg";
   const TOP_K = 10;
-  const CARD_K = 8;
+  const CARD_K = 5;
   const DIAGRAM_CONTEXT_CHARS = 400; // the diagram's limit for ?context=
   const JOB_POLL_MS = 1500;
   const PREFERRED = ["demo-english", "neuron-language-model"];
@@ -655,7 +655,8 @@
     if (generation !== state.generation) return;
     state.explained = target;
     $("explain-panel").hidden = false;
-    $("explain-title").textContent = language ? `Why “${answer.target}”?` : `Why output ${target}?`;
+    $("explain-title").textContent = (language ? `Why “${answer.target}”?` : `Why output ${target}?`)
+      + (state.interventions.length ? " (without the interventions)" : "");
     $("explain-summary").replaceChildren(definitionList([
       ["logit", typeof answer.logit === "number" ? fmt(answer.logit) : undefined],
       ["weighted sum", typeof answer.weighted_sum === "number" ? fmt(answer.weighted_sum) : undefined],
