@@ -146,3 +146,58 @@ def test_at_phone_width_nothing_overflows_and_everything_works(server, phone, tm
         assert right <= phone.execute_script("return window.innerWidth") + 0.5, selector
     phone.save_screenshot(str(tmp_path / "phone.png"))
     assert_no_console_errors(phone)
+
+
+def test_a_plain_network_shows_the_apis_outputs_and_trace(server, desktop):
+    open_explorer(desktop, f"{server.url}/#network=xor-network", "xor-network")
+    box = desktop.find_element(By.ID, "inputs")
+    box.send_keys("1, 0")
+    desktop.find_element(By.ID, "run-button").click()
+    answer = requests.post(f"{server.url}/v1/networks/xor-network/forward", json={"inputs": [1, 0], "trace": True}, timeout=10).json()
+    wait(desktop, lambda b: [float(v) for v in b.execute_script(
+        "return [...document.querySelectorAll('#output-bars li')].map(li => li.dataset.value);")] == answer["outputs"], "the outputs")
+    desktop.find_element(By.CSS_SELECTOR, "#trace-box summary").click()
+    cells = [c.text for c in desktop.find_elements(By.CSS_SELECTOR, "#trace tr:first-child td")]
+    assert cells == [str(v).removesuffix(".0") for v in answer["trace"][0]["weighted_sums"]]
+    hidden = {int(c.get_attribute("data-index")): float(c.get_attribute("data-activation"))
+              for c in desktop.find_elements(By.CSS_SELECTOR, '#diagram circle[data-layer="0"]')}
+    assert hidden == dict(enumerate(answer["trace"][0]["activations"]))
+    assert_no_console_errors(desktop)
+
+
+def test_a_network_being_trained_is_followed_through_its_job_and_then_appears(server, desktop):
+    text = " ".join(["the neuron adds the weighted inputs.", "a layer holds many neurons."] * 30)
+    started = requests.post(f"{server.url}/v1/networks/fresh-words/train", timeout=10, json={
+        "text": text, "settings": {"context_size": 2, "embedding_size": 8, "hidden_sizes": [16], "steps": 6000, "min_count": 1, "seed": 1}})
+    assert started.status_code == 202, started.text
+    desktop.get(f"{server.url}/")
+    wait(desktop, lambda b: b.find_elements(By.CSS_SELECTOR, '#status .training[data-network="fresh-words"]'), "the training notice")
+    assert "fresh-words is being trained" in desktop.find_element(By.ID, "status").text
+    wait(desktop, lambda b: b.find_elements(By.CSS_SELECTOR, '#network option[value="fresh-words"]'), "the trained network", timeout=120)
+    assert requests.get(f"{server.url}/v1/jobs/{started.json()['id']}", timeout=10).json()["state"] == "succeeded"
+    wait(desktop, lambda b: not b.find_elements(By.CSS_SELECTOR, "#status .training"), "the notice to go")
+    assert_no_console_errors(desktop)  # no request for a network that did not exist yet
+
+
+def test_when_reads_need_a_key_the_page_asks_for_it_and_sends_it(tmp_path):
+    from tests.support.gunicorn import Server
+
+    from . import chromium
+
+    server = Server({"NEURONHUB_DATABASE_URL": f"sqlite:///{tmp_path / 'keys.db'}", "NEURONHUB_SEED_DEMO": "true",
+                     "NEURONHUB_READ_KEYS": "reader-key", "NEURONHUB_REQUIRE_READ_KEY": "true", "NEURONHUB_WORKERS": "1"},
+                    tmp_path / "gunicorn.log")
+    browser = chromium.start(tmp_path / "profile", 1280, 800)
+    try:
+        browser.get(f"{server.url}/")
+        wait(browser, lambda b: "Enter an API key" in b.find_element(By.ID, "status").text, "the request for a key")
+        assert browser.find_element(By.ID, "api-key").is_displayed()
+        assert_no_console_errors(browser)  # nothing was asked of the API without the key
+        key = browser.find_element(By.ID, "api-key")
+        key.send_keys("reader-key")
+        key.send_keys("\t")  # change event
+        wait(browser, lambda b: Select(b.find_element(By.ID, "network")).first_selected_option.get_attribute("value") == DEMO, "the networks")
+        assert_no_console_errors(browser)
+    finally:
+        browser.quit()
+        server.stop()
