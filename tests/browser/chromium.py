@@ -8,6 +8,8 @@ from pathlib import Path
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
+from tests.support.system_packages import package_missing
+
 FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -17,9 +19,10 @@ FLAGS = (
 
 def executables() -> tuple[str, str]:
     browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not browser or not driver:
-        raise RuntimeError("the browser tests need Chromium and its WebDriver: apt-get install chromium chromium-driver "
-                           "(./scripts/test installs them when it runs as root)")
+    if not browser:
+        package_missing("Chromium", "chromium")
+    if not driver:
+        package_missing("Chromium's WebDriver (chromedriver)", "chromium-driver")
     return browser, driver
 
 
