@@ -201,3 +201,38 @@ def test_when_reads_need_a_key_the_page_asks_for_it_and_sends_it(tmp_path):
     finally:
         browser.quit()
         server.stop()
+
+
+@pytest.mark.skipif(not HAS_NEURON_CARDS, reason="needs explain of issue 13 §3 (branch insight-13)")
+def test_an_explained_word_shows_the_apis_attribution_per_neuron_and_per_context_word(server, desktop):
+    open_explorer(desktop, server.url)
+    answer = api_predictions(server.url, DEMO, CONTEXT)
+    predict_in_page(desktop, CONTEXT, [(w["word"], w["probability"]) for w in answer["words"]])
+    second = answer["words"][1]["word"]
+    desktop.find_elements(By.CSS_SELECTOR, "#prediction-bars li")[1].click()
+    wait(desktop, lambda b: b.find_element(By.ID, "explain-panel").is_displayed(), "the explanation")
+    explained = requests.post(f"{server.url}/v1/networks/{DEMO}/explain", json={"context": CONTEXT, "target": second, "k": 10}, timeout=10).json()
+    assert desktop.find_element(By.ID, "explain-title").text == f"Why “{second}”?"
+    labels = [e.text for e in desktop.find_elements(By.CSS_SELECTOR, "#attribution-bars .label")]
+    assert labels == [f"L{n['layer']} · {n['index']}" for n in explained["neurons"]]
+    values = [float(e.text) for e in desktop.find_elements(By.CSS_SELECTOR, "#attribution-bars .value")]  # 3 significant digits
+    assert values == pytest.approx([n["attribution"] for n in explained["neurons"]], rel=5e-3)
+    assert len(desktop.find_elements(By.CSS_SELECTOR, "#slot-bars li")) == len(explained["slots"])
+    assert_no_console_errors(desktop)
+
+
+@pytest.mark.skipif(not HAS_NEURON_CARDS, reason="needs interventions of issue 13 §4 (branch insight-13)")
+def test_ablating_a_plain_networks_neuron_shows_the_apis_new_outputs(server, desktop):
+    open_explorer(desktop, f"{server.url}/#network=xor-network", "xor-network")
+    desktop.find_element(By.ID, "inputs").send_keys("1, 1")
+    desktop.find_element(By.ID, "run-button").click()
+    wait(desktop, lambda b: b.find_elements(By.CSS_SELECTOR, "#output-bars li"), "the outputs")
+    desktop.find_element(By.CSS_SELECTOR, '#diagram circle[data-layer="0"][data-index="1"]').click()
+    wait(desktop, lambda b: b.find_element(By.ID, "neuron-panel").is_displayed(), "the neuron's card")
+    desktop.find_element(By.ID, "ablate").click()
+    ablated = requests.post(f"{server.url}/v1/networks/xor-network/forward", timeout=10,
+                            json={"inputs": [1, 1], "interventions": [{"layer": 0, "index": 1, "set": 0}]}).json()
+    assert ablated["outputs"] == [2.0]  # h2 = relu(1 + 1 - 1) = 1 is gone: 2 - 2·0
+    wait(desktop, lambda b: b.execute_script("return document.querySelector('#output-bars li').dataset.value") == "2", "the ablated output")
+    assert desktop.find_element(By.CSS_SELECTOR, "#output-bars .value").text == "2 (was 0)"
+    assert_no_console_errors(desktop)
