@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         log("pictures: GET .../diagram.svg vs a predict on the same model, in process (1 BLAS thread)")
         with threadpool_limits(limits=1):
             results["pictures"] = pictures.run(rounds=3 if quick else 7, block_seconds=0.05 if quick else 0.2, log=log)
+        results["pictures_in_browser"] = pictures.browser_render(rounds=5 if quick else 15, log=log)
     results["machine"]["load_average_at_end"] = os.getloadavg()
     results["seconds"] = time.monotonic() - started
     results = _clean(results)

@@ -188,7 +188,7 @@ def _large(l: dict) -> list[str]:
     return out
 
 
-def _pictures(rows: list[dict]) -> list[str]:
+def _pictures(rows: list[dict], browser: dict | None) -> list[str]:
     out = [
         "## Pictures: GET .../diagram.svg against a predict on the same model",
         "",
@@ -203,7 +203,14 @@ def _pictures(rows: list[dict]) -> list[str]:
         out.append(f"| {r['model']} | {_us(s['predict'])} | {_us(s['diagram'])} ({q['diagram']:.1f}×) | "
                    f"{_us(s['diagram with context'])} ({q['diagram with context']:.1f}×) | {_us(s['engine: diagram with context'])} | "
                    f"{r['bytes'] / 1e3:.0f} KB ({r['bytes_with_context'] / 1e3:.0f} KB) |")
-    return out + ["", "(×: the diagram's time ÷ the predict's, measured in the same run.)", ""]
+    out += ["", "(×: the diagram's time ÷ the predict's, measured in the same run.)", ""]
+    if browser and "render_ms" in browser:
+        out += [f"In the explorer page (headless Chromium, software rendering, median of {browser['rounds']}): fetching the "
+                f"demo model's diagram with a context takes {browser['fetch_ms']:.1f} ms and rendering it (parse, insert, "
+                f"layout, two animation frames) {browser['render_ms']:.1f} ms, {browser['render_to_fetch']:.1f}× the fetch.", ""]
+    elif browser:
+        out += [f"Not rendered in a browser: {browser['skipped']}.", ""]
+    return out
 
 
 def _training(t: dict) -> list[str]:
@@ -388,7 +395,7 @@ def markdown(results: dict) -> str:
     if "training" in results:
         lines += _training(results["training"])
     if "pictures" in results:
-        lines += _pictures(results["pictures"])
+        lines += _pictures(results["pictures"], results.get("pictures_in_browser"))
     lines += _findings(results)
     lines += [SPEED_CHANGES]
     notes = results.get("notes")

@@ -8,8 +8,6 @@ from pathlib import Path
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from tests.support.system_packages import package_missing
-
 FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -18,6 +16,8 @@ FLAGS = (
 
 
 def executables() -> tuple[str, str]:
+    from tests.support.system_packages import package_missing  # imports pytest: only when something is missing
+
     browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not browser:
         package_missing("Chromium", "chromium")
