@@ -64,6 +64,9 @@ def test_xor_network_end_to_end(client: Client, name: str) -> None:
         ("identity", ((0.0,),), ((0.0,),)),  # 2 - 2*1
     ]
 
+    svg = client.diagram_svg(name, inputs=[1, 1])  # the same pass, drawn: h = relu([2, 1]) filled by activation
+    assert svg.startswith("<svg") and 'data-layer="0" data-index="0" data-weighted-sum="2.0" data-activation="2.0"' in svg
+
     fetched = client.networks.get(name)
     assert fetched == stored
     assert client.networks.put(name, fetched.definition(), if_match=fetched.etag).revision == 2
