@@ -214,6 +214,7 @@
   function watchTraining(entries) {
     for (const entry of entries) {
       if (state.networks.some((s) => s.name === entry.network)) continue; // a retraining: the old one still answers
+      if (state.training.has(entry.network)) continue; // already followed (start() runs again when the key changes)
       state.training.set(entry.network, { id: entry.job, state: "queued", progress: {} });
       pollJob(entry.network, entry.job);
     }
