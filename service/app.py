@@ -7,7 +7,8 @@ from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import explorer, openai_compat
-from .api import auth, cors, deadline, definitions, demo, diagram, evaluation, fastlane, health, language, monitoring, ratelimit, spec, training
+from .api import (auth, cors, deadline, definitions, demo, diagram, evaluation, fastlane, health, insight, language, monitoring, ratelimit,
+                  spec, training)
 from .api.context import Services
 from .api.problems import Problem, problem_response, register_error_handlers
 from .api.request_ids import request_id
@@ -58,6 +59,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(definitions.bp)
     app.register_blueprint(evaluation.bp)
     app.register_blueprint(language.bp)
+    app.register_blueprint(insight.bp)
     app.register_blueprint(training.bp)
     app.register_blueprint(diagram.bp)
     app.register_blueprint(explorer.bp)

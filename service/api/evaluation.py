@@ -13,6 +13,7 @@ from flask import Blueprint, Response, request
 
 from .. import catalog, metrics
 from ..engine.errors import EngineError, NonFiniteResult
+from ..engine.interventions import Intervention
 from ..engine.network import Network
 from ..store import Record
 from .auth import evaluation
@@ -52,8 +53,10 @@ def _check_rows(inputs: np.ndarray) -> None:
         raise limit_problem("inputs", "NEURONHUB_MAX_BATCH_ROWS", limit, inputs.shape[0], "input vectors")
 
 
-def _forward_inputs() -> tuple[np.ndarray, bool, bool]:
-    """(inputs (batch, n), batched, trace) from a JSON body or an application/x-npy one (no trace)."""
+def _forward_inputs() -> tuple[np.ndarray, bool, bool, list[Intervention] | None]:
+    """(inputs (batch, n), batched, trace, interventions) from a JSON body or an application/x-npy one
+    (no trace, no interventions)."""
+    interventions = None
     if request.mimetype == NPY:
         inputs, batched = npy_inputs()
         trace = False
@@ -62,11 +65,18 @@ def _forward_inputs() -> tuple[np.ndarray, bool, bool]:
         quick = quick_forward_body(body)
         if quick is not None:
             inputs, batched, trace = quick
-        else:  # anything else: the schema says what is wrong, exactly as it always did
+        else:  # anything else (interventions too): the schema reads it and says what is wrong
             data = _FORWARD.load_or_problem(body)
             (inputs, batched), trace = data["inputs"], data["trace"]
+            interventions = interventions_of(data)
     _check_rows(inputs)
-    return inputs, batched, trace
+    return inputs, batched, trace, interventions
+
+
+def interventions_of(data: dict[str, Any]) -> list[Intervention] | None:
+    """The request's interventions (as the schema read them) for the engine; None when there are none."""
+    items = data.get("interventions")
+    return [Intervention.from_dict(item) for item in items] if items else None
 
 
 def quick_forward_body(body: Any) -> tuple[np.ndarray, bool, bool] | None:
@@ -114,22 +124,24 @@ def evaluate_neuron(name: str) -> Response:
 @evaluation
 def forward_network(name: str) -> Response:
     revision, compiled = load_compiled(NETWORKS, name, catalog.compile_network)
-    inputs, batched, traced = _forward_inputs()
+    inputs, batched, traced, interventions = _forward_inputs()
     try:
-        body = forward_answer(name, revision, compiled.network, inputs, batched, traced)
+        body = forward_answer(name, revision, compiled.network, inputs, batched, traced, interventions)
     except EngineError as exc:
         raise engine_problem(exc) from None
     metrics.count_forward(name, inputs.shape[0])
     return json_response(body)
 
 
-def forward_answer(name: str, revision: int, network: Network, inputs: np.ndarray, batched: bool, traced: bool) -> dict[str, Any]:
-    """The answer to a forward pass (raises EngineError for inputs the network cannot take)."""
+def forward_answer(name: str, revision: int, network: Network, inputs: np.ndarray, batched: bool, traced: bool,
+                   interventions: list[Intervention] | None = None) -> dict[str, Any]:
+    """The answer to a forward pass (raises EngineError for inputs the network cannot take, or
+    interventions it does not have)."""
     if traced:
-        trace = network.trace(inputs)
+        trace = network.trace(inputs, interventions)
         outputs = trace[-1].activations
     else:
-        outputs = network.forward(inputs)
+        outputs = network.forward(inputs, interventions)
     body: dict[str, Any] = {"name": name, "revision": revision, "dtype": network.dtype, "outputs": _unbatch(outputs, batched)}
     if traced:
         body["trace"] = [

@@ -6,11 +6,12 @@ from typing import Any, Callable
 from flask import Blueprint, Response
 
 from .. import catalog, metrics
+from ..engine import insight
 from ..engine.errors import EngineError
 from ..engine.language import LanguageModel
 from .definitions import NETWORKS
 from .auth import evaluation
-from .evaluation import engine_problem, load_compiled
+from .evaluation import engine_problem, interventions_of, load_compiled
 from .problems import Problem
 from .requests import json_body
 from .responses import json_response
@@ -21,7 +22,7 @@ bp = Blueprint("language", __name__, url_prefix="/v1")
 _PREDICT, _GENERATE, _SCORE, _TOKENIZE = PredictSchema(), GenerateSchema(), ScoreSchema(), TokenizeSchema()
 
 
-def _language_model(name: str) -> tuple[int, LanguageModel]:
+def language_model(name: str) -> tuple[int, LanguageModel]:
     revision, compiled = load_compiled(NETWORKS, name, catalog.compile_network)
     if compiled.language is None:
         raise Problem(
@@ -32,7 +33,7 @@ def _language_model(name: str) -> tuple[int, LanguageModel]:
 
 
 def _answer(name: str, operation: str, schema: StrictSchema, run: Callable[[LanguageModel, dict[str, Any]], dict[str, Any]]) -> Response:
-    revision, model = _language_model(name)
+    revision, model = language_model(name)
     data = schema.load_or_problem(json_body())
     try:
         body = run(model, data)
@@ -45,20 +46,28 @@ def _answer(name: str, operation: str, schema: StrictSchema, run: Callable[[Lang
 @bp.post("/networks/<name>/predict")
 @evaluation
 def predict(name: str) -> Response:
-    return _answer(name, "predict", _PREDICT, lambda model, d: model.predict(d["context"], d["top_k"], d["temperature"]).as_dict())
+    def run(model: LanguageModel, data: dict[str, Any]) -> dict[str, Any]:
+        interventions = interventions_of(data)
+        prediction = model.predict(data["context"], data["top_k"], data["temperature"], interventions)
+        body = prediction.as_dict()
+        if interventions:
+            body["effect"] = insight.intervention_effect(model, prediction.context.ids, data["temperature"], data["top_k"], interventions)
+        return body
+
+    return _answer(name, "predict", _PREDICT, run)
 
 
 @bp.post("/networks/<name>/generate")
 @evaluation
 def generate(name: str) -> Response:
     return _answer(name, "generate", _GENERATE, lambda model, d: model.generate(
-        d["prompt"], d["max_words"], d["temperature"], d["top_k"], d["top_p"], d["seed"]).as_dict())
+        d["prompt"], d["max_words"], d["temperature"], d["top_k"], d["top_p"], d["seed"], interventions_of(d)).as_dict())
 
 
 @bp.post("/networks/<name>/score")
 @evaluation
 def score(name: str) -> Response:
-    return _answer(name, "score", _SCORE, lambda model, d: model.score(d["text"]).as_dict())
+    return _answer(name, "score", _SCORE, lambda model, d: model.score(d["text"], interventions=interventions_of(d)).as_dict())
 
 
 @bp.post("/networks/<name>/tokenize")

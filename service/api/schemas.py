@@ -121,9 +121,32 @@ class EvaluateSchema(StrictSchema):
     inputs = Inputs(required=True)
 
 
+MAX_INTERVENTIONS = 1000
+
+
+class InterventionSchema(StrictSchema):
+    """One neuron's activation replaced (set) or multiplied (scale) before the next layer reads it."""
+
+    layer = Integer(required=True)
+    index = Integer(required=True)
+    set = Number(load_default=None)
+    scale = Number(load_default=None)
+
+    @validates_schema
+    def _one_of(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if (data["set"] is None) == (data["scale"] is None):
+            raise ValidationError("expected exactly one of set (a value; 0 ablates) or scale (a factor)", "set")
+
+
+def interventions_field() -> fields.Field:
+    return fields.List(fields.Nested(InterventionSchema), load_default=None, validate=validate.Length(
+        max=MAX_INTERVENTIONS, error=f"expected at most {MAX_INTERVENTIONS} interventions"))
+
+
 class ForwardSchema(StrictSchema):
     inputs = Inputs(required=True)
     trace = StrictBoolean(load_default=False)
+    interventions = interventions_field()
 
 
 class QueryInteger(fields.Integer):
@@ -173,6 +196,7 @@ class PredictSchema(StrictSchema):
     context = StrictString(required=True, validate=validate.Length(max=100_000, error="expected at most 100000 characters"))
     top_k = Integer(load_default=5)
     temperature = Number(load_default=1.0)
+    interventions = interventions_field()
 
 
 class GenerateSchema(StrictSchema):
@@ -182,10 +206,34 @@ class GenerateSchema(StrictSchema):
     top_k = Integer(load_default=None, allow_none=True)
     top_p = Number(load_default=None, allow_none=True)
     seed = Integer(load_default=None, allow_none=True)
+    interventions = interventions_field()
 
 
 class ScoreSchema(StrictSchema):
     text = StrictString(required=True)
+    interventions = interventions_field()
+
+
+class NeuronQuerySchema(StrictSchema):
+    class Meta:
+        unknown = EXCLUDE  # as ListQuerySchema: caches and proxies may add query parameters
+
+    k = QueryInteger(load_default=10, strict=False, error_messages={"invalid": "expected a whole number"})
+
+
+class ExamplesSchema(StrictSchema):
+    text = StrictString(required=True)
+    k = Integer(load_default=10)
+
+
+class ExplainSchema(StrictSchema):
+    """A language network: context (and target); a plain network: inputs and output."""
+
+    context = StrictString(load_default=None, validate=validate.Length(max=100_000, error="expected at most 100000 characters"))
+    target = StrictString(load_default=None, allow_none=True)
+    inputs = Inputs(load_default=None)
+    output = Integer(load_default=None)
+    k = Integer(load_default=10)
 
 
 class TokenizeSchema(StrictSchema):

@@ -20,6 +20,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS
 from .errors import EngineError, NonFiniteResult
+from .interventions import Intervention, Interventions
 from .network import DTYPES, Layer, Network
 from .tokenizer import PAD, Encoding, Tokenizer, Vocabulary, join_tokens
 
@@ -354,26 +355,33 @@ class LanguageModel:
         """(batch, k) ids -> (batch, k*d): the context's embedding vectors side by side, oldest first."""
         return self.embeddings[context_ids].reshape(len(context_ids), -1)
 
-    def logits(self, context_ids: np.ndarray) -> np.ndarray:
+    def interventions(self, items: Interventions | Sequence[Intervention] | None) -> Interventions | None:
+        """items checked against the hidden layers (the output layer gives the logits a prediction reads)."""
+        return self.network.interventions(items, hidden_only=True)
+
+    def logits(self, context_ids: np.ndarray, interventions: Interventions | Sequence[Intervention] | None = None) -> np.ndarray:
         """(batch, k) -> (batch, V): the last layer's weighted sums."""
         ids = self._check_context_ids(context_ids)
-        return self.network.weighted_sums(self.embed(ids))
+        return self.network.weighted_sums(self.embed(ids), self.interventions(interventions))
 
-    def next_word_distribution(self, context_ids: Any, temperature: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    def next_word_distribution(self, context_ids: Any, temperature: float = 1.0,
+                               interventions: Interventions | Sequence[Intervention] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(batch, k) or (k,) ids -> probabilities and log-probabilities, each (batch, V)."""
         t = check_temperature(temperature)
-        return _stable_softmax(self.logits(context_ids), t, overwrite=True)
+        return _stable_softmax(self.logits(context_ids, interventions), t, overwrite=True)
 
-    def predict(self, context: str, top_k: int = 10, temperature: float = 1.0) -> Prediction:
+    def predict(self, context: str, top_k: int = 10, temperature: float = 1.0,
+                interventions: Interventions | Sequence[Intervention] | None = None) -> Prediction:
         """The top_k most probable next words after the text `context`."""
         top_k = _check_int("top_k", top_k, 1, self.vocabulary_size)
         reading = self.context_ids(context)
-        probs, logp = self.next_word_distribution(reading.ids, temperature)
-        order = top_ids(logp[0], top_k)  # equal scores keep id order
-        words = [
-            WordProbability(self.vocabulary.words[i], int(i), float(probs[0, i]), float(logp[0, i])) for i in order
-        ]
-        return Prediction(reading, words, float(temperature))
+        probs, logp = self.next_word_distribution(reading.ids, temperature, interventions)
+        return Prediction(reading, self.top_words(probs[0], logp[0], top_k), float(temperature))
+
+    def top_words(self, probs: np.ndarray, logp: np.ndarray, top_k: int) -> list[WordProbability]:
+        """The top_k words of one distribution (V,), most probable first, ties in id order."""
+        order = top_ids(logp, top_k)
+        return [WordProbability(self.vocabulary.words[i], int(i), float(probs[i]), float(logp[i])) for i in order]
 
     def generate(
         self,
@@ -383,9 +391,10 @@ class LanguageModel:
         top_k: int | None = None,
         top_p: float | None = None,
         seed: int | None = None,
+        interventions: Interventions | Sequence[Intervention] | None = None,
     ) -> Generation:
         """Sample up to max_words words, one at a time, each from the k words before it (see sample)."""
-        sampling = self.sample(prompt, max_words, temperature, top_k, top_p, seed)
+        sampling = self.sample(prompt, max_words, temperature, top_k, top_p, seed, interventions=interventions)
         chosen = list(sampling.words)
         v = self.vocabulary
         new_tokens = [w.word for w in chosen if w.id != v.eos_id]
@@ -408,6 +417,7 @@ class LanguageModel:
         seed: int | None = None,
         alternatives: int = 0,
         logit_bias: Mapping[int, float] | None = None,
+        interventions: Interventions | Sequence[Intervention] | None = None,
     ) -> Sampling:
         """The words of generate, one per step, as they are chosen (the settings are checked at once).
 
@@ -439,19 +449,20 @@ class LanguageModel:
         if seed is None:
             seed = secrets.randbits(63)
         seed = _check_int("seed", seed, 0, 2**64 - 1)
+        edits = self.interventions(interventions)
         encoded = self.tokenizer.encode(prompt)
         reading = self._reading(encoded)
-        steps = self._steps(reading.ids.copy(), max_words, t, top_k, top_p, seed, alternatives, bias)
+        steps = self._steps(reading.ids.copy(), max_words, t, top_k, top_p, seed, alternatives, bias, edits)
         return Sampling(reading, encoded.tokens, seed, steps)
 
     def _steps(
         self, context: np.ndarray, max_words: int, t: float, top_k: int | None, top_p: float | None, seed: int, alternatives: int,
-        bias: np.ndarray | None,
+        bias: np.ndarray | None, edits: Interventions | None = None,
     ) -> Iterator[GeneratedWord]:
         rng = np.random.Generator(np.random.PCG64(seed))
         v = self.vocabulary
         for _ in range(max_words):
-            z = self.logits(context)[0].astype(np.float64)  # (V,)
+            z = self.logits(context, edits)[0].astype(np.float64)  # (V,)
             model_probs, model_logp = stable_softmax(z)
             top = tuple(
                 WordProbability(v.words[j], int(j), float(model_probs[j]), float(model_logp[j]))
@@ -472,13 +483,15 @@ class LanguageModel:
                 return
             context = np.concatenate([context[1:], [i]])
 
-    def score(self, text: str, alternatives: int = 0) -> Score:
+    def score(self, text: str, alternatives: int = 0, interventions: Interventions | Sequence[Intervention] | None = None) -> Score:
         """Mean negative log-likelihood and perplexity of the text's tokens, then of "</s>" after them.
 
         With alternatives > 0, each token also gets the model's `alternatives` most probable words in
-        its context (temperature 1), ranked as predict ranks them.
+        its context (temperature 1), ranked as predict ranks them. Interventions edit hidden
+        activations on the way (see interventions()).
         """
         alternatives = _check_int("alternatives", alternatives, 0, self.vocabulary_size)
+        edits = self.interventions(interventions)
         enc = self.tokenizer.encode(text, add_end=True)
         n = len(enc.tokens) - 1
         if n == 0:
@@ -489,7 +502,7 @@ class LanguageModel:
         words = self.vocabulary.words
         for start in range(0, n + 1, _SCORE_BATCH):
             batch = contexts[start : start + _SCORE_BATCH]
-            p, lp = _stable_softmax(self.logits(batch), 1.0, overwrite=True)
+            p, lp = _stable_softmax(self.logits(batch, edits), 1.0, overwrite=True)
             logp[start : start + len(batch)] = lp[np.arange(len(batch)), enc.ids[start : start + len(batch)]]
             if alternatives:
                 ranked += [tuple(WordProbability(words[j], int(j), float(p[r, j]), float(lp[r, j])) for j in top_ids(lp[r], alternatives))

@@ -20,6 +20,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS, IN_PLACE, Activation
 from .errors import EngineError, NonFiniteResult
+from .interventions import Intervention, Interventions, checked
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
@@ -96,17 +97,33 @@ class Network:
     def parameter_count(self) -> int:
         return sum(layer.weights.size + layer.biases.size for layer in self.layers)
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """x: (batch, n_in) -> (batch, n_out of the last layer)."""
+    def forward(self, x: np.ndarray, interventions: Interventions | Sequence[Intervention] | None = None) -> np.ndarray:
+        """x: (batch, n_in) -> (batch, n_out of the last layer); interventions edit activations on the way."""
+        if interventions:
+            return self.trace(x, interventions)[-1].activations
         return self._forward(x, self._plan)
 
-    def weighted_sums(self, x: np.ndarray) -> np.ndarray:
+    def weighted_sums(self, x: np.ndarray, interventions: Interventions | Sequence[Intervention] | None = None) -> np.ndarray:
         """x: (batch, n_in) -> the last layer's weighted sums (batch, n_out), its activation not applied
         (the same values as trace(x)[-1].weighted_sums)."""
+        if interventions:
+            return self.trace(x, interventions)[-1].weighted_sums
         return self._forward(x, self._plan_to_sums)
 
-    def trace(self, x: np.ndarray) -> list[LayerTrace]:
-        return [LayerTrace(z, a) for z, a in self._run(x)]
+    def trace(self, x: np.ndarray, interventions: Interventions | Sequence[Intervention] | None = None) -> list[LayerTrace]:
+        """Every layer's z and activations; with interventions, each layer's activations as edited
+        (what the next layer reads)."""
+        return [LayerTrace(z, a) for z, a in self.layer_values(x, interventions)]
+
+    def interventions(self, items: Interventions | Sequence[Intervention] | None, hidden_only: bool = False) -> Interventions | None:
+        """items checked against this network's layers (EngineError naming the valid range)."""
+        return checked(self.layers, self._np_dtype, items, hidden_only)
+
+    def layer_values(self, x: np.ndarray, interventions: Interventions | Sequence[Intervention] | None = None
+                     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(z, a) of each layer in turn, each (batch, n_out), a fresh pair per layer: a caller may stop
+        after the layer it needs. Interventions are applied to a before the next layer reads it."""
+        return self._run(x, self.interventions(interventions))
 
     def _forward(self, x: np.ndarray, plan: tuple) -> np.ndarray:
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked on the inputs and every z
@@ -135,7 +152,7 @@ class Network:
                 block[...] = result
         return z
 
-    def _run(self, x: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def _run(self, x: np.ndarray, interventions: Interventions | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         with np.errstate(over="ignore", invalid="ignore"):
             x = self._cast_input(x)
         for i, w_t, biases, activation in self._plan:
@@ -145,6 +162,8 @@ class Network:
                 if not all_finite(z):
                     raise self._overflow(i)
                 x = activation(z.copy())
+            if interventions is not None:
+                interventions.apply(i, x)
             yield z, x
 
     def _overflow(self, i: int) -> NonFiniteResult:

@@ -116,6 +116,18 @@ def test_everything_else_is_handed_over_and_worded_by_the_flask_app(paths, data,
     assert response.mimetype == "application/problem+json"
 
 
+def test_a_body_with_interventions_is_handed_over_and_answered_by_flask_with_them_applied(paths):
+    for body, outputs in (({"inputs": [1, 1], "interventions": [{"layer": 0, "index": 1, "set": 0}]}, [2.0]),  # h2 ablated: 2 - 0
+                          ({"inputs": [1, 1], "trace": True, "interventions": [{"layer": 0, "index": 0, "scale": 0.5}]}, [-1.0]),  # 1 - 2
+                          ({"inputs": [1, 1], "interventions": []}, [0.0])):
+        response, by_lane = paths.post(FORWARD, orjson.dumps(body))
+        assert response.status_code == 200 and not by_lane, response.get_data()
+        assert response.get_json()["outputs"] == outputs
+    response, by_lane = paths.post(FORWARD, orjson.dumps({"inputs": [1, 1], "interventions": [{"layer": 2, "index": 0, "set": 0}]}))
+    assert response.status_code == 422 and not by_lane
+    assert response.get_json()["errors"] == {"interventions[0].layer": ["expected a layer in 0..1 (the network's layers), got 2"]}
+
+
 def test_missing_networks_bad_names_and_other_paths_are_handed_over(paths):
     for path, status in (("/v1/networks/nothing/forward", 404), ("/v1/networks/bad%20name/forward", 422),
                          ("/v1/networks/xor/forward/", 404), ("/v1/networks/xor/predict", 409), ("/v1/neurons/xor/evaluate", 404)):

@@ -109,7 +109,7 @@ def test_only_posts_say_whether_they_are_idempotent():
             assert isinstance(op.spec.get("x-idempotent"), bool), f"{op.operation_id}: say x-idempotent: true or false"
     assert {op.operation_id for op in CONTRACT.operations if op.method == "POST" and op.idempotent} == {
         "evaluateNeuron", "forwardNetwork", "predictNextWords", "generateText", "scoreText", "tokenizeText",
-        "createCompletion", "createChatCompletion"}
+        "createCompletion", "createChatCompletion", "neuronExamples", "explainPrediction"}
     assert CONTRACT.operation("trainNetwork").spec["x-idempotent"] is False  # every call starts a job
 
 
