@@ -202,3 +202,16 @@ def test_document_is_read_once_per_process(app, tmp_path):
 def test_a_missing_document_stops_the_service_with_a_clear_error(tmp_path):
     with pytest.raises(spec.OpenAPIDocumentMissing, match="editable install"):
         spec.load_document(tmp_path / "openapi.yaml")
+
+
+def test_insight_limits_match_the_engine():
+    from service.api.schemas import MAX_INTERVENTIONS
+    from service.engine import insight
+
+    assert DOCUMENT["components"]["parameters"]["K"]["schema"]["maximum"] == insight.MAX_K
+    assert SCHEMAS["ExamplesRequest"]["properties"]["k"]["maximum"] == insight.MAX_K
+    assert SCHEMAS["ExplainRequest"]["properties"]["k"]["maximum"] == insight.MAX_K
+    assert SCHEMAS["Interventions"]["maxItems"] == MAX_INTERVENTIONS
+    assert f"{insight.MAX_EXAMPLE_WORDS:,}" in CONTRACT.operation("neuronExamples").spec["description"]
+    for request in ("ForwardRequest", "PredictRequest", "GenerateRequest", "ScoreRequest"):
+        assert SCHEMAS[request]["properties"]["interventions"] == {"$ref": "#/components/schemas/Interventions"}
