@@ -38,6 +38,7 @@ SAMPLE_BY_NAME: dict[str, object] = {"name": "xor", "inputs": [[0, 1], [1, 1]], 
 SAMPLE_OPTIONS: dict[str, dict[str, object]] = {
     "networks.tokenize": {"text": "A b, zebra"},
     "networks.train": {"texts": ["The neuron adds the weighted inputs."] * 4, "settings": {"steps": 10}},
+    "explain": {"context": "b a", "target": "b"},
 }
 SAMPLE_BY_TYPE: dict[object, object] = {
     str: "xor", int: 1, float: 0.5,

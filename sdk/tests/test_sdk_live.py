@@ -244,3 +244,44 @@ def test_the_readme_shows_the_quickstart_example() -> None:
     readme = (sdk / "README.md").read_text()
     shown = readme[readme.index("```python\n", readme.index("## Quickstart")) + len("```python\n"):]
     assert shown[:shown.index("```")] == f"{header}\n\n{body.rstrip()}\n"
+
+
+# A two-layer language network: relu hidden neurons h0 = relu(x_old - x_new), h1 = relu(0.5·x_old + x_new - 1)
+# over one number per word, and logits U·h (components/schemas/NeuronCard in openapi.yaml).
+TINY_LM = NetworkDefinition(
+    [LayerDefinition([[1, -1], [0.5, 1]], "relu", biases=[0, -1]),
+     LayerDefinition([[0, 0], [0, 0], [1, -1], [2, 0.5], [-1, 1]], "identity")],
+    vocabulary=["<pad>", "<unk>", "</s>", "a", "b"], embeddings=[[0], [0], [0], [1], [2]], context_size=2)
+
+
+def test_understanding_a_neuron_through_the_sdk(client: Client, name: str) -> None:
+    from neuronhub import Intervention, OutputExplanation, PredictionExplanation
+
+    client.networks.put(name, TINY_LM)
+    card = client.neuron(name, 0, 1, k=2)
+    assert (card.weights, card.bias, card.outgoing, card.etag) == ((0.5, 1.0), -1.0, (0.0, 0.0, -1.0, 0.5, 1.0), '"1"')
+    assert card.input_words is not None and [w.word for w in card.input_words[1].excites] == ["b", "a"]  # scores 2·1, 1·1
+    assert card.output_words is not None and card.output_words.suppresses[0].word == "</s>"
+    # "a b b a": contexts (pad pad) (pad a) (a b) (b b) (b a): h1 = relu(-1), relu(0), relu(1.5), relu(2), relu(1)
+    examples = client.examples(name, 0, 1, "a b b a", k=2)
+    assert (examples.positions, examples.mean, examples.dead_fraction) == (5, 0.9, 0.4)
+    assert [e.position for e in examples.top] == [3, 2] and examples.top[0].context == ("b", "b")
+    explanation = client.explain(name, "b a", target="b", k=2)
+    assert isinstance(explanation, PredictionExplanation)
+    assert explanation.attribution_total + explanation.bias == explanation.logit == 0.0  # h = (1, 1), U[b] = (-1, 1)
+    ablated = client.networks.predict(name, "b a", top_k=2, interventions=[Intervention(0, 1, set=0)])
+    plain = client.networks.predict(name, "b a", top_k=2)
+    assert ablated.effect is not None and plain.effect is None
+    assert ablated.effect.baseline == plain.words
+    assert math.isclose(ablated.effect.kl_divergence, 0.11622368329569371, rel_tol=1e-12)
+    assert client.networks.score(name, "a b", interventions=[Intervention(0, 0, scale=1)]).log_probabilities == \
+        client.networks.score(name, "a b").log_probabilities
+    client.networks.put(f"{name}-xor", XOR)
+    assert client.networks.forward(f"{name}-xor", [1, 1], interventions=[Intervention(0, 1, set=0)]).output == (2.0,)
+    output = client.explain(f"{name}-xor", inputs=[1, 1], output=0)
+    assert isinstance(output, OutputExplanation) and [n.attribution for n in output.neurons] == [2.0, -2.0]
+    with pytest.raises(NotFoundError, match=r"layer 0 has 2 neurons \(0\.\.1\)"):
+        client.neuron(name, 0, 2)
+    with pytest.raises(ValidationError) as caught:
+        client.networks.predict(name, "b a", interventions=[Intervention(1, 0, set=0)])
+    assert "interventions[0].layer" in caught.value.errors

@@ -74,3 +74,21 @@ def test_language_definitions_and_ids() -> None:
     assert as_ids(np.array([0, 3]), "ids") == [0, 3]
     with pytest.raises(TypeError, match=r"ids\[1\]"):
         as_ids([1, 2.0], "ids")
+
+
+def test_an_intervention_is_one_of_set_or_scale_with_whole_number_positions() -> None:
+    from neuronhub import Intervention
+    from neuronhub._models import interventions_json
+
+    assert Intervention(0, 2, set=0).to_json() == {"layer": 0, "index": 2, "set": 0.0}
+    assert Intervention(1, 0, scale=2).to_json() == {"layer": 1, "index": 0, "scale": 2.0}
+    with pytest.raises(ValueError, match="exactly one of set"):
+        Intervention(0, 0)
+    with pytest.raises(ValueError, match="exactly one of set"):
+        Intervention(0, 0, set=1, scale=2)
+    with pytest.raises(TypeError, match="Intervention.layer"):
+        Intervention(True, 0, set=1)
+    with pytest.raises(ValueError, match="NaN"):
+        Intervention(0, 0, scale=float("nan"))
+    with pytest.raises(TypeError, match="wrap it in a list"):
+        interventions_json(Intervention(0, 0, set=1))  # type: ignore[arg-type]

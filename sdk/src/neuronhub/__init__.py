@@ -17,10 +17,12 @@ from ._errors import (APIConnectionError, APIStatusError, APITimeoutError, Authe
                       ConflictError, JobTimeoutError, NeuronhubError, NotFoundError, PayloadTooLargeError,
                       PermissionDeniedError, PreconditionFailedError, RateLimitError, ServerError, ServiceUnavailableError,
                       UnexpectedResponseError, UnsupportedMediaTypeError, ValidationError, error_class_for)
-from ._models import (Activation, ContextReading, DType, Evaluation, ForwardResult, GeneratedWord, Generation, HealthStatus,
-                      Inputs, Job, JobError, JobProgress, JobState, Layer, LayerDefinition, LayerTrace, Network,
-                      NetworkDefinition, NetworkSummary, Neuron, NeuronActivation, NeuronDefinition, NeuronSummary, Page,
-                      Prediction, Punctuation, Score, StopReason, Tokenization, TrainingResult, TrainingSettings,
+from ._models import (Activation, ActivationExample, ContextReading, DType, Evaluation, ForwardResult, GeneratedWord, Generation,
+                      HealthStatus, Inputs, Intervention, InterventionEffect, Job, JobError, JobProgress, JobState, Layer,
+                      LayerDefinition, LayerTrace, Network, NetworkDefinition, NetworkSummary, Neuron, NeuronActivation,
+                      NeuronAttribution, NeuronCard, NeuronDefinition, NeuronExamples, NeuronSummary, OutputExplanation,
+                      OutputWords, Page, Prediction, PredictionExplanation, Punctuation, Quantiles, Score, ScoredWord, SlotDelta,
+                      SlotWords, StopReason, Tokenization, TrainingResult, TrainingSettings, WeightedInput, WeightedWord,
                       WordProbability)
 from ._operations import OPERATIONS, Operation
 from ._retry import RetryPolicy
@@ -35,6 +37,9 @@ __all__ = [
     "Neuron", "NeuronSummary", "Network", "NetworkSummary", "Layer", "Page", "Evaluation", "ForwardResult", "LayerTrace",
     "HealthStatus", "Prediction", "WordProbability", "ContextReading", "Generation", "GeneratedWord", "StopReason", "Score",
     "Tokenization", "Job", "JobState", "JobProgress", "JobError", "TrainingResult",
+    # understanding neurons
+    "Intervention", "InterventionEffect", "NeuronCard", "WeightedInput", "SlotWords", "ScoredWord", "OutputWords", "WeightedWord",
+    "NeuronExamples", "Quantiles", "ActivationExample", "PredictionExplanation", "OutputExplanation", "NeuronAttribution", "SlotDelta",
     # errors
     "NeuronhubError", "APIStatusError", "BadRequestError", "AuthenticationError", "PermissionDeniedError", "NotFoundError",
     "ConflictError", "PreconditionFailedError", "PayloadTooLargeError", "UnsupportedMediaTypeError", "ValidationError",

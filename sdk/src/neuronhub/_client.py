@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any, Sequence
+from typing import Any, Sequence, overload
 
 import requests
 
@@ -10,7 +10,7 @@ from . import _decode
 from . import _operations as op
 from ._http import Transport
 from ._jobs import Jobs
-from ._models import HealthStatus
+from ._models import HealthStatus, NeuronCard, NeuronExamples, OutputExplanation, PredictionExplanation, VectorInput, as_vector
 from ._networks import Networks
 from ._neurons import Neurons
 from ._retry import RetryPolicy
@@ -73,6 +73,44 @@ class Client:
         query = {"context": context, "inputs": None if inputs is None else ",".join(repr(float(v)) for v in inputs)}
         return self._transport.send(op.GET_NETWORK_DIAGRAM, path={"name": name}, query=query).content.decode("utf-8")
 
+    def neuron(self, network: str, layer: int, index: int, *, k: int = 10) -> NeuronCard:
+        """Neuron `index` of layer `layer` (0 is the first layer after the input) of a network: its
+        weights, bias, outgoing weights, the k strongest inputs and, for a language network, the
+        words it reads and promotes. k: 1..100."""
+        response = self._transport.send(op.GET_NEURON_CARD, path=_neuron_path(network, layer, index), query={"k": k})
+        return _decode.decoded(response, _decode.neuron_card)
+
+    def examples(self, network: str, layer: int, index: int, text: str, *, k: int = 10) -> NeuronExamples:
+        """A language network's neuron over every context of `text` (the contexts score reads):
+        mean, quantiles, dead_fraction and the k highest and lowest contexts. At most 1,000,000 words."""
+        response = self._transport.send(op.NEURON_EXAMPLES, path=_neuron_path(network, layer, index), body={"text": text, "k": k})
+        return _decode.decoded(response, _decode.neuron_examples)
+
+    @overload
+    def explain(self, network: str, context: str, *, target: str | None = None, k: int = 10) -> PredictionExplanation: ...
+
+    @overload
+    def explain(self, network: str, *, inputs: VectorInput, output: int, k: int = 10) -> OutputExplanation: ...
+
+    def explain(self, network: str, context: str | None = None, *, target: str | None = None, inputs: VectorInput | None = None,
+                output: int | None = None, k: int = 10) -> PredictionExplanation | OutputExplanation:
+        """Why a language network gives `target` (default: its most probable word) after `context`, or
+        why a plain network's output neuron `output` has its weighted sum for `inputs`: the exact direct
+        attribution to the last hidden layer's neurons (attribution_total + bias == the logit)."""
+        if context is not None:
+            if inputs is not None or output is not None:
+                raise ValueError("explain: pass context (a language network) or inputs and output (a plain network), not both")
+            body: dict[str, Any] = {"context": context, "k": k}
+            if target is not None:
+                body["target"] = target
+            response = self._transport.send(op.EXPLAIN_PREDICTION, path={"name": network}, body=body)
+            return _decode.decoded(response, _decode.prediction_explanation)
+        if inputs is None or output is None or target is not None:
+            raise ValueError("explain: pass context (and target) for a language network, or inputs and output for a plain one")
+        body = {"inputs": list(as_vector(inputs, "inputs")), "output": output, "k": k}
+        response = self._transport.send(op.EXPLAIN_PREDICTION, path={"name": network}, body=body)
+        return _decode.decoded(response, _decode.output_explanation)
+
     def close(self) -> None:
         self._transport.close()
 
@@ -81,3 +119,10 @@ class Client:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
+
+
+def _neuron_path(network: str, layer: int, index: int) -> dict[str, str]:
+    for what, value in (("layer", layer), ("index", index)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{what}: expected a whole number, got {value!r}")
+    return {"name": network, "layer": str(layer), "index": str(index)}

@@ -7,10 +7,12 @@ from typing import Any, Callable, TypeVar, cast
 import requests
 
 from ._errors import UnexpectedResponseError
-from ._models import (Activation, ContextReading, DType, Evaluation, ForwardResult, GeneratedWord, Generation, HealthStatus,
-                      Job, JobError, JobProgress, JobState, Layer, LayerTrace, Matrix, Network, NetworkSummary, Neuron,
-                      NeuronActivation, NeuronSummary, Page, Prediction, Punctuation, Score, StopReason, Tokenization,
-                      TrainingResult, TrainingSettings, Vector, WordProbability)
+from ._models import (Activation, ActivationExample, ContextReading, DType, Evaluation, ForwardResult, GeneratedWord, Generation,
+                      HealthStatus, InterventionEffect, Job, JobError, JobProgress, JobState, Layer, LayerTrace, Matrix, Network,
+                      NetworkSummary, Neuron, NeuronActivation, NeuronAttribution, NeuronCard, NeuronExamples, NeuronSummary,
+                      OutputExplanation, OutputWords, Page, Prediction, PredictionExplanation, Punctuation, Quantiles, Score,
+                      ScoredWord, SlotDelta, SlotWords, StopReason, Tokenization, TrainingResult, TrainingSettings, Vector,
+                      WeightedInput, WeightedWord, WordProbability)
 
 T = TypeVar("T")
 
@@ -166,7 +168,77 @@ def _word_probability(body: dict[str, Any]) -> WordProbability:
 
 def prediction(body: dict[str, Any]) -> Prediction:
     return Prediction(name=_str(body["name"]), revision=_int(body["revision"]), context=_context_reading(body["context"]),
-                      words=_list(body["words"], _word_probability), temperature=_number(body["temperature"]))
+                      words=_list(body["words"], _word_probability), temperature=_number(body["temperature"]),
+                      effect=_optional(body.get("effect"), _intervention_effect))
+
+
+def _intervention_effect(body: dict[str, Any]) -> InterventionEffect:
+    return InterventionEffect(kl_divergence=_number(body["kl_divergence"]), baseline=_list(body["baseline"], _word_probability))
+
+
+def _scored_word(body: dict[str, Any]) -> ScoredWord:
+    return ScoredWord(word=_str(body["word"]), score=_number(body["score"]))
+
+
+def _weighted_word(body: dict[str, Any]) -> WeightedWord:
+    return WeightedWord(word=_str(body["word"]), weight=_number(body["weight"]))
+
+
+def _slot_words(body: dict[str, Any]) -> SlotWords:
+    return SlotWords(slot=_int(body["slot"]), excites=_list(body["excites"], _scored_word), inhibits=_list(body["inhibits"], _scored_word))
+
+
+def _output_words(body: dict[str, Any]) -> OutputWords:
+    return OutputWords(promotes=_list(body["promotes"], _weighted_word), suppresses=_list(body["suppresses"], _weighted_word))
+
+
+def _position(body: dict[str, Any]) -> dict[str, Any]:
+    return {"name": _str(body["name"]), "revision": _int(body["revision"]), "layer": _int(body["layer"]), "index": _int(body["index"]),
+            "activation": cast(Activation, _str(body["activation"]))}
+
+
+def neuron_card(body: dict[str, Any]) -> NeuronCard:
+    return NeuronCard(**_position(body), bias=_number(body["bias"]), weights=_vector(body["weights"]), fan_in=_int(body["fan_in"]),
+                      fan_out=_int(body["fan_out"]),
+                      strongest_inputs=_list(body["strongest_inputs"], lambda i: WeightedInput(_int(i["input"]), _number(i["weight"]))),
+                      outgoing=_optional(body.get("outgoing"), _vector),
+                      input_words=_optional(body.get("input_words"), lambda slots: _list(slots, _slot_words)),
+                      output_words=_optional(body.get("output_words"), _output_words))
+
+
+def _activation_example(body: dict[str, Any]) -> ActivationExample:
+    return ActivationExample(position=_int(body["position"]), context=_list(body["context"], _str), next_word=_str(body["next_word"]),
+                             weighted_sum=_number(body["weighted_sum"]), activation=_number(body["activation"]))
+
+
+def neuron_examples(body: dict[str, Any]) -> NeuronExamples:
+    q = body["quantiles"]
+    return NeuronExamples(**_position(body), positions=_int(body["positions"]), mean=_number(body["mean"]),
+                          quantiles=Quantiles(*(_number(q[key]) for key in ("min", "q25", "median", "q75", "max"))),
+                          dead_fraction=_number(body["dead_fraction"]), top=_list(body["top"], _activation_example),
+                          bottom=_list(body["bottom"], _activation_example))
+
+
+def _neuron_attribution(body: dict[str, Any]) -> NeuronAttribution:
+    return NeuronAttribution(layer=_int(body["layer"]), index=_int(body["index"]), activation=_number(body["activation"]),
+                             weight=_number(body["weight"]), attribution=_number(body["attribution"]))
+
+
+def _attribution(body: dict[str, Any]) -> dict[str, Any]:
+    return {"name": _str(body["name"]), "revision": _int(body["revision"]), "bias": _number(body["bias"]),
+            "attribution_total": _number(body["attribution_total"]), "neurons": _list(body["neurons"], _neuron_attribution)}
+
+
+def prediction_explanation(body: dict[str, Any]) -> PredictionExplanation:
+    return PredictionExplanation(**_attribution(body), context=_context_reading(body["context"]), target=_str(body["target"]),
+                                 id=_int(body["id"]), logit=_number(body["logit"]), probability=_number(body["probability"]),
+                                 logprob=_number(body["logprob"]),
+                                 slots=_list(body["slots"], lambda s: SlotDelta(_int(s["slot"]), _str(s["word"]), _number(s["delta_logprob"]))))
+
+
+def output_explanation(body: dict[str, Any]) -> OutputExplanation:
+    return OutputExplanation(**_attribution(body), output=_int(body["output"]), weighted_sum=_number(body["weighted_sum"]),
+                             activation=_number(body["activation"]))
 
 
 def _generated_word(body: dict[str, Any]) -> GeneratedWord:

@@ -180,6 +180,40 @@ class TrainingSettings:
         return body
 
 
+@dataclass(frozen=True)
+class Intervention:
+    """Neuron `index` of layer `layer` gets its activation replaced (set) or multiplied (scale) before
+    the next layer reads it; exactly one of the two. Intervention(l, j, set=0) ablates the neuron.
+    A language network takes its hidden layers; a plain network any layer. Nothing is stored."""
+
+    layer: int
+    index: int
+    set: float | None = None
+    scale: float | None = None
+
+    def __post_init__(self) -> None:
+        for what in ("layer", "index"):
+            value = getattr(self, what)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"Intervention.{what}: expected a whole number, got {value!r}")
+        if (self.set is None) == (self.scale is None):
+            raise ValueError("Intervention: pass exactly one of set (a value; 0 ablates) or scale (a factor)")
+        if self.set is not None:
+            object.__setattr__(self, "set", as_number(self.set, "Intervention.set"))
+        if self.scale is not None:
+            object.__setattr__(self, "scale", as_number(self.scale, "Intervention.scale"))
+
+    def to_json(self) -> dict[str, Any]:
+        change = {"set": self.set} if self.set is not None else {"scale": self.scale}
+        return {"layer": self.layer, "index": self.index, **change}
+
+
+def interventions_json(interventions: Sequence[Intervention]) -> list[dict[str, Any]]:
+    if isinstance(interventions, Intervention):
+        raise TypeError("interventions: expected a sequence of Intervention, got one Intervention; wrap it in a list")
+    return [i.to_json() for i in interventions]
+
+
 # --- what you get ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -357,6 +391,14 @@ class WordProbability:
 
 
 @dataclass(frozen=True)
+class InterventionEffect:
+    """What interventions changed in a next-word distribution."""
+
+    kl_divergence: float  # KL(p ‖ p′) in nats: p without, p′ with the interventions
+    baseline: tuple[WordProbability, ...]  # the top_k words without the interventions
+
+
+@dataclass(frozen=True)
 class Prediction:
     """The most probable next words after a text, most probable first (ties in vocabulary order)."""
 
@@ -365,6 +407,7 @@ class Prediction:
     context: ContextReading
     words: tuple[WordProbability, ...]
     temperature: float
+    effect: InterventionEffect | None = None  # when interventions were sent
 
     @property
     def top_word(self) -> str:
@@ -415,6 +458,143 @@ class Tokenization:
     ids: tuple[int, ...]
     tokens: tuple[str, ...] | None = None  # None when ids were decoded
     unknown: tuple[bool, ...] | None = None  # None when ids were decoded
+
+
+@dataclass(frozen=True)
+class WeightedInput:
+    input: int  # the column the weight reads
+    weight: float
+
+
+@dataclass(frozen=True)
+class ScoredWord:
+    word: str
+    score: float  # W[index, slot block] · E[word]
+
+
+@dataclass(frozen=True)
+class WeightedWord:
+    word: str
+    weight: float  # the output weight U[word, index]
+
+
+@dataclass(frozen=True)
+class SlotWords:
+    slot: int  # 0: the oldest word of the context
+    excites: tuple[ScoredWord, ...]  # highest score first
+    inhibits: tuple[ScoredWord, ...]  # lowest score first
+
+
+@dataclass(frozen=True)
+class OutputWords:
+    promotes: tuple[WeightedWord, ...]  # largest weight first
+    suppresses: tuple[WeightedWord, ...]  # smallest weight first
+
+
+@dataclass(frozen=True)
+class NeuronCard:
+    """One neuron of a network and what it is wired to (client.neuron)."""
+
+    name: str
+    revision: int
+    layer: int
+    index: int
+    activation: Activation
+    bias: float
+    weights: Vector  # its row
+    fan_in: int
+    fan_out: int  # 0 for the output layer
+    strongest_inputs: tuple[WeightedInput, ...]  # the k largest |weight|, ties the earlier input first
+    outgoing: Vector | None = None  # its column of the next layer's weights; None for the output layer
+    input_words: tuple[SlotWords, ...] | None = None  # a language network's first layer
+    output_words: OutputWords | None = None  # a language network's layer feeding the output layer
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.revision}"'
+
+
+@dataclass(frozen=True)
+class Quantiles:
+    min: float
+    q25: float
+    median: float
+    q75: float
+    max: float
+
+
+@dataclass(frozen=True)
+class ActivationExample:
+    position: int  # the predicted token's index in the text's tokens ("</s>" last)
+    context: tuple[str, ...]  # oldest first; "<pad>" before the start
+    next_word: str
+    weighted_sum: float
+    activation: float
+
+
+@dataclass(frozen=True)
+class NeuronExamples:
+    """A neuron's activation over every context of a text (client.examples)."""
+
+    name: str
+    revision: int
+    layer: int
+    index: int
+    activation: Activation
+    positions: int  # contexts read: the text's tokens, then "</s>"
+    mean: float
+    quantiles: Quantiles
+    dead_fraction: float  # share of contexts where f'(z) < 1e-6
+    top: tuple[ActivationExample, ...]  # highest activation first, ties the earlier position first
+    bottom: tuple[ActivationExample, ...]  # lowest first
+
+
+@dataclass(frozen=True)
+class NeuronAttribution:
+    layer: int
+    index: int
+    activation: float  # a_j
+    weight: float  # U[target, j]
+    attribution: float  # U[target, j] · a_j
+
+
+@dataclass(frozen=True)
+class SlotDelta:
+    slot: int
+    word: str
+    delta_logprob: float  # logprob(target | this slot's embedding replaced by the mean embedding) − logprob(target)
+
+
+@dataclass(frozen=True)
+class PredictionExplanation:
+    """Why a language network gives `target` its logit: attribution_total + bias == logit (to rounding)."""
+
+    name: str
+    revision: int
+    context: ContextReading
+    target: str
+    id: int
+    logit: float
+    probability: float
+    logprob: float
+    bias: float
+    attribution_total: float
+    neurons: tuple[NeuronAttribution, ...]  # the k largest |attribution| first
+    slots: tuple[SlotDelta, ...]
+
+
+@dataclass(frozen=True)
+class OutputExplanation:
+    """Why a plain network's output neuron has its weighted sum: attribution_total + bias == weighted_sum."""
+
+    name: str
+    revision: int
+    output: int
+    weighted_sum: float
+    activation: float
+    bias: float
+    attribution_total: float
+    neurons: tuple[NeuronAttribution, ...]
 
 
 @dataclass(frozen=True)

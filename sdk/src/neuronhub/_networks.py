@@ -5,8 +5,8 @@ from typing import Any, Mapping, Sequence
 from . import _decode
 from . import _operations as op
 from ._definitions import Definitions
-from ._models import (ForwardResult, Generation, Inputs, Job, Network, NetworkDefinition, NetworkSummary, Prediction, Score,
-                      Tokenization, TrainingSettings, VectorInput, as_ids, as_number, inputs_json)
+from ._models import (ForwardResult, Generation, Inputs, Intervention, Job, Network, NetworkDefinition, NetworkSummary, Prediction,
+                      Score, Tokenization, TrainingSettings, VectorInput, as_ids, as_number, inputs_json, interventions_json)
 
 
 class Networks(Definitions[NetworkSummary, Network, NetworkDefinition]):
@@ -17,21 +17,28 @@ class Networks(Definitions[NetworkSummary, Network, NetworkDefinition]):
     _decode_summary = staticmethod(_decode.network_summary)
     _decode_resource = staticmethod(_decode.network)
 
-    def forward(self, name: str, inputs: Inputs, *, trace: bool = False) -> ForwardResult:
+    def forward(self, name: str, inputs: Inputs, *, trace: bool = False, interventions: Sequence[Intervention] = ()) -> ForwardResult:
         """The network's outputs for one input vector or a batch; with trace=True also every layer's
-        weighted sums and activations."""
-        body = {"inputs": inputs_json(inputs), "trace": trace}
+        weighted sums and activations; interventions set or scale neurons' activations on the way."""
+        body: dict[str, Any] = {"inputs": inputs_json(inputs), "trace": trace}
+        if interventions:
+            body["interventions"] = interventions_json(interventions)
         response = self._transport.send(op.FORWARD_NETWORK, path={"name": name}, body=body)
         return _decode.decoded(response, _decode.forward_result)
 
-    def predict(self, name: str, context: str, *, top_k: int = 5, temperature: float = 1.0) -> Prediction:
-        """The top_k most probable next words after the text `context`, under softmax(logits / temperature)."""
-        body = {"context": context, "top_k": top_k, "temperature": as_number(temperature, "temperature")}
+    def predict(self, name: str, context: str, *, top_k: int = 5, temperature: float = 1.0,
+                interventions: Sequence[Intervention] = ()) -> Prediction:
+        """The top_k most probable next words after the text `context`, under softmax(logits / temperature).
+        With interventions, also Prediction.effect: the KL divergence from the distribution without
+        them, and the top_k words without them."""
+        body: dict[str, Any] = {"context": context, "top_k": top_k, "temperature": as_number(temperature, "temperature")}
+        if interventions:
+            body["interventions"] = interventions_json(interventions)
         response = self._transport.send(op.PREDICT_NEXT_WORDS, path={"name": name}, body=body)
         return _decode.decoded(response, _decode.prediction)
 
     def generate(self, name: str, prompt: str = "", *, max_words: int = 20, temperature: float = 1.0, top_k: int | None = None,
-                 top_p: float | None = None, seed: int | None = None) -> Generation:
+                 top_p: float | None = None, seed: int | None = None, interventions: Sequence[Intervention] = ()) -> Generation:
         """Continue `prompt` word by word until "</s>" or max_words. temperature 0 is greedy; otherwise
         sampling is cut to the top_k words and the top_p nucleus. The same seed gives the same text;
         without one the service draws a seed and returns it in `Generation.seed`."""
@@ -42,12 +49,17 @@ class Networks(Definitions[NetworkSummary, Network, NetworkDefinition]):
             body["top_p"] = as_number(top_p, "top_p")
         if seed is not None:
             body["seed"] = seed
+        if interventions:
+            body["interventions"] = interventions_json(interventions)
         response = self._transport.send(op.GENERATE_TEXT, path={"name": name}, body=body)
         return _decode.decoded(response, _decode.generation)
 
-    def score(self, name: str, text: str) -> Score:
+    def score(self, name: str, text: str, *, interventions: Sequence[Intervention] = ()) -> Score:
         """Each token's log-probability given the ones before it (then "</s>"), mean_nll and perplexity."""
-        response = self._transport.send(op.SCORE_TEXT, path={"name": name}, body={"text": text})
+        body: dict[str, Any] = {"text": text}
+        if interventions:
+            body["interventions"] = interventions_json(interventions)
+        response = self._transport.send(op.SCORE_TEXT, path={"name": name}, body=body)
         return _decode.decoded(response, _decode.score)
 
     def tokenize(self, name: str, text: str | None = None, *, ids: Sequence[int] | VectorInput | None = None) -> Tokenization:

@@ -55,10 +55,16 @@ TRAIN_NETWORK = Operation("trainNetwork", "POST", "/v1/networks/{name}/train", (
 GET_NETWORK_DIAGRAM = Operation("getNetworkDiagram", "GET", "/v1/networks/{name}/diagram.svg", ("diagram_svg",))
 GET_JOB = Operation("getJob", "GET", "/v1/jobs/{job_id}", ("jobs.get", "jobs.wait"))
 
+GET_NEURON_CARD = Operation("getNeuronCard", "GET", "/v1/networks/{name}/layers/{layer}/neurons/{index}", ("neuron",))
+NEURON_EXAMPLES = Operation("neuronExamples", "POST", "/v1/networks/{name}/layers/{layer}/neurons/{index}/examples", ("examples",),
+                            x_idempotent=True)
+EXPLAIN_PREDICTION = Operation("explainPrediction", "POST", "/v1/networks/{name}/explain", ("explain",), x_idempotent=True)
+
 OPERATIONS: tuple[Operation, ...] = (
     HEALTHZ, READYZ, GET_OPENAPI_JSON, GET_OPENAPI_YAML, GET_METRICS,
     LIST_NEURONS, GET_NEURON, PUT_NEURON, DELETE_NEURON, EVALUATE_NEURON,
     LIST_NETWORKS, GET_NETWORK, PUT_NETWORK, DELETE_NETWORK, FORWARD_NETWORK,
     PREDICT_NEXT_WORDS, GENERATE_TEXT, SCORE_TEXT, TOKENIZE_TEXT, TRAIN_NETWORK, GET_JOB,
     GET_NETWORK_DIAGRAM,
+    GET_NEURON_CARD, NEURON_EXAMPLES, EXPLAIN_PREDICTION,
 )
