@@ -16,7 +16,7 @@ from pathlib import Path
 from . import machine, report
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("engine", "http", "large", "training", "pictures")
+PARTS = ("engine", "http", "large", "training", "pictures", "insight")
 
 
 def _clean(value):
@@ -94,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
         with threadpool_limits(limits=1):
             results["pictures"] = pictures.run(rounds=3 if quick else 7, block_seconds=0.05 if quick else 0.2, log=log)
         results["pictures_in_browser"] = pictures.browser_render(rounds=5 if quick else 15, log=log)
+    if "insight" in parts:
+        from . import insight
+
+        log("insight: a neuron card, explain, predict with an intervention vs plain predict; examples over 100,000 words")
+        results["insight"] = insight.run(rounds=3 if quick else 7, block_seconds=0.05 if quick else 0.2, log=log)
     results["machine"]["load_average_at_end"] = os.getloadavg()
     results["seconds"] = time.monotonic() - started
     results = _clean(results)

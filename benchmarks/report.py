@@ -396,6 +396,12 @@ def markdown(results: dict) -> str:
         lines += _training(results["training"])
     if "pictures" in results:
         lines += _pictures(results["pictures"], results.get("pictures_in_browser"))
+    if "insight" in results:
+        from .insight import table
+
+        lines += ["## Understanding a neuron: card, explain, interventions, examples", "",
+                  "In process through the WSGI app, 1 BLAS thread; each case against a plain predict of the same model in the same rounds.",
+                  "", *table(results["insight"]), ""]
     lines += _findings(results)
     lines += [SPEED_CHANGES]
     notes = results.get("notes")
