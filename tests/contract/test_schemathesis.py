@@ -71,6 +71,13 @@ VALID_REQUESTS_MAY_ALSO_GET = (
     Allowance(("getNetworkDiagram",), "422",
               "context is for a language network and inputs for a plain one, with as many numbers as the stored "
               "network has inputs; which kind a named network is, the schema cannot know"),
+    Allowance(("explainPrediction",), "422",
+              "a language network explains a context (and a target word of its vocabulary), a plain network inputs "
+              "of its input size and one of its output neurons, and a network needs a hidden layer to attribute "
+              "to: which kind is stored under the name, and its sizes, the schema cannot know"),
+    Allowance(("neuronExamples",), "422",
+              "a text needs at least one word or punctuation mark to be read (as for scoreText); a generated text "
+              "of only white space is rightly refused with the field named"),
     Allowance(("trainNetwork",), "422",
               "a text needs enough tokens (at least 10, and context_size + 1, after the validation split) and the "
               "network at most 5000000 parameters, which JSON Schema cannot count; and a whole number written "
