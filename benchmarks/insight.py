@@ -80,11 +80,9 @@ def run(rounds: int = 7, block_seconds: float = 0.2, log: Callable[[str], None] 
             f"score of the same text": _wsgi_caller(app, f"{base}/score", orjson.dumps({"text": text}), "application/json"),
         }
         model = app.extensions["neuronhub"].cache.get(catalog.NETWORK, MODEL, catalog.compile_network).model.language
-        ids = model.context_ids(CONTEXT).ids
         engine_calls = {
             "predict": lambda: model.predict(CONTEXT, 10),
-            "predict + 1 intervention": lambda: (model.predict(CONTEXT, 10, interventions=[Intervention(LAYER, NEURON, set=0.0)]),
-                                                 insight.intervention_effect(model, ids, 1.0, 10, [Intervention(LAYER, NEURON, set=0.0)])),
+            "predict + 1 intervention": lambda: insight.predict_with_effect(model, CONTEXT, 10, 1.0, [Intervention(LAYER, NEURON, set=0.0)]),
             "neuron card (k=10)": lambda: insight.neuron_card(model.network, model, LAYER, NEURON, 10),
             "explain (k=10)": lambda: insight.explain_prediction(model, CONTEXT, None, 10),
         }

@@ -48,11 +48,10 @@ def _answer(name: str, operation: str, schema: StrictSchema, run: Callable[[Lang
 def predict(name: str) -> Response:
     def run(model: LanguageModel, data: dict[str, Any]) -> dict[str, Any]:
         interventions = interventions_of(data)
-        prediction = model.predict(data["context"], data["top_k"], data["temperature"], interventions)
-        body = prediction.as_dict()
-        if interventions:
-            body["effect"] = insight.intervention_effect(model, prediction.context.ids, data["temperature"], data["top_k"], interventions)
-        return body
+        if not interventions:
+            return model.predict(data["context"], data["top_k"], data["temperature"]).as_dict()
+        prediction, effect = insight.predict_with_effect(model, data["context"], data["top_k"], data["temperature"], interventions)
+        return {**prediction.as_dict(), "effect": effect}
 
     return _answer(name, "predict", _PREDICT, run)
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import EngineError
 from .interventions import Intervention
-from .language import LanguageModel, stable_softmax, top_ids
+from .language import LanguageModel, Prediction, stable_softmax, top_ids
 from .network import Network
 from .tokenizer import PAD
 from .training import activation_backward
@@ -227,12 +227,13 @@ def explain_output(network: Network, inputs: np.ndarray, output: int, k: int) ->
 
 # --- 4. the effect of an intervention --------------------------------------------------------------
 
-def intervention_effect(model: LanguageModel, context_ids: np.ndarray, temperature: float, top_k: int,
-                        interventions: Sequence[Intervention]) -> dict[str, Any]:
-    """KL(p ‖ p′) in nats between the next-word distributions without (p) and with (p′) the
-    interventions, and the top_k words without them."""
-    p, logp = model.next_word_distribution(context_ids, temperature)
-    _, logp_edited = model.next_word_distribution(context_ids, temperature, interventions)
-    p, logp, logp_edited = p[0].astype(np.float64), logp[0].astype(np.float64), logp_edited[0].astype(np.float64)
+def predict_with_effect(model: LanguageModel, context: str, top_k: int, temperature: float,
+                        interventions: Sequence[Intervention]) -> tuple[Prediction, dict[str, Any]]:
+    """The prediction with the interventions, and their effect: KL(p ‖ p′) in nats between the
+    next-word distributions without (p) and with (p′) them, and the top_k words without them.
+    Two forward passes."""
+    prediction, _, logp_edited = model.predict_with_distribution(context, top_k, temperature, interventions)
+    p, logp = model.next_word_distribution(prediction.context.ids, temperature)  # (1, V) each: without them
+    p, logp, logp_edited = p[0].astype(np.float64), logp[0].astype(np.float64), logp_edited.astype(np.float64)
     kl = float(np.sum(p * (logp - logp_edited)))  # terms with p = 0 are 0; log-probabilities are finite
-    return {"kl_divergence": max(kl, 0.0), "baseline": [w.as_dict() for w in model.top_words(p, logp, top_k)]}
+    return prediction, {"kl_divergence": max(kl, 0.0), "baseline": [w.as_dict() for w in model.top_words(p, logp, top_k)]}

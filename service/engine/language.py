@@ -373,10 +373,16 @@ class LanguageModel:
     def predict(self, context: str, top_k: int = 10, temperature: float = 1.0,
                 interventions: Interventions | Sequence[Intervention] | None = None) -> Prediction:
         """The top_k most probable next words after the text `context`."""
+        return self.predict_with_distribution(context, top_k, temperature, interventions)[0]
+
+    def predict_with_distribution(self, context: str, top_k: int = 10, temperature: float = 1.0,
+                                  interventions: Interventions | Sequence[Intervention] | None = None
+                                  ) -> tuple[Prediction, np.ndarray, np.ndarray]:
+        """predict, and the distribution it read the words from: probabilities and log-probabilities (V,)."""
         top_k = _check_int("top_k", top_k, 1, self.vocabulary_size)
         reading = self.context_ids(context)
         probs, logp = self.next_word_distribution(reading.ids, temperature, interventions)
-        return Prediction(reading, self.top_words(probs[0], logp[0], top_k), float(temperature))
+        return Prediction(reading, self.top_words(probs[0], logp[0], top_k), float(temperature)), probs[0], logp[0]
 
     def top_words(self, probs: np.ndarray, logp: np.ndarray, top_k: int) -> list[WordProbability]:
         """The top_k words of one distribution (V,), most probable first, ties in id order."""

@@ -178,16 +178,16 @@ def test_a_language_network_takes_interventions_on_hidden_layers_only():
 @pytest.mark.parametrize("temperature", [1.0, 0.5])
 def test_the_effect_is_the_kl_divergence_of_the_two_distributions(temperature):
     model = random_language_model(np.random.default_rng(7))
-    ids = model.context_ids("the cat sat").ids
     items = [Intervention(0, 1, set=0.0), Intervention(0, 4, scale=-2.0)]
-    effect = insight.intervention_effect(model, ids, temperature, 3, items)
-    x = model.embeddings[ids].reshape(1, -1)
+    prediction, effect = insight.predict_with_effect(model, "the cat sat", 3, temperature, items)
+    assert prediction.as_dict() == model.predict("the cat sat", 3, temperature, items).as_dict()
+    x = model.embeddings[model.context_ids("the cat sat").ids].reshape(1, -1)
     p = np.exp(reference_log_softmax(reference_values(model.network.layers, x)[-1][0] / temperature))[0]
     q = np.exp(reference_log_softmax(reference_values(model.network.layers, x, [(0, 1, "set", 0.0), (0, 4, "scale", -2.0)])[-1][0] / temperature))[0]
     assert effect["kl_divergence"] == pytest.approx(float(np.sum(p * np.log(p / q))), rel=1e-10)
     assert effect["kl_divergence"] > 0
     assert effect["baseline"] == [w.as_dict() for w in model.predict("the cat sat", 3, temperature).words]
-    assert insight.intervention_effect(model, ids, temperature, 3, [Intervention(0, 1, scale=1.0)])["kl_divergence"] == 0.0
+    assert insight.predict_with_effect(model, "the cat sat", 3, temperature, [Intervention(0, 1, scale=1.0)])[1]["kl_divergence"] == 0.0
 
 
 # --- the card --------------------------------------------------------------------------------------------
