@@ -374,3 +374,34 @@ def test_diagram_svg_sends_the_input_as_query_and_returns_the_document(client: C
     mocked.get(f"{BASE}/v1/networks/my%20net/diagram.svg", body=svg, content_type="image/svg+xml",
                match=[matchers.query_param_matcher({})])
     assert client.diagram_svg("my net") == svg
+
+
+def test_neuron_examples_and_explain_send_what_the_service_reads(client: Client, mocked: responses.RequestsMock) -> None:
+    from neuronhub import Intervention, NeuronCard, OutputExplanation, WeightedInput
+
+    card = {"name": "xor", "revision": 3, "layer": 0, "index": 1, "activation": "relu", "bias": -1.0, "weights": [1.0, 1.0],
+            "fan_in": 2, "fan_out": 1, "outgoing": [-2.0], "strongest_inputs": [{"input": 0, "weight": 1.0}]}
+    mocked.get(f"{BASE}/v1/networks/xor/layers/0/neurons/1", json=card, match=[matchers.query_param_matcher({"k": "1"})])
+    assert client.neuron("xor", 0, 1, k=1) == NeuronCard("xor", 3, 0, 1, "relu", -1.0, (1.0, 1.0), 2, 1, (WeightedInput(0, 1.0),), (-2.0,))
+    assert client.neuron.__self__ is client  # a method of the client itself: client.neuron(...)
+    explanation = {"name": "xor", "revision": 3, "output": 0, "weighted_sum": 0.0, "activation": 0.0, "bias": 0.0,
+                   "attribution_total": 0.0, "neurons": [{"layer": 0, "index": 0, "activation": 2.0, "weight": 1.0, "attribution": 2.0}]}
+    mocked.post(f"{BASE}/v1/networks/xor/explain", json=explanation)
+    answer = client.explain("xor", inputs=np.array([1.0, 1.0]), output=0, k=1)
+    assert isinstance(answer, OutputExplanation) and answer.neurons[0].attribution == 2.0
+    assert sent_json(mocked, 1) == {"inputs": [1.0, 1.0], "output": 0, "k": 1}
+    mocked.post(f"{BASE}/v1/networks/xor/forward", json={"name": "xor", "revision": 3, "dtype": "float64", "outputs": [2.0]})
+    client.networks.forward("xor", [1, 1], interventions=[Intervention(0, 1, set=0), Intervention(1, 0, scale=2.5)])
+    assert sent_json(mocked, 2) == {"inputs": [1.0, 1.0], "trace": False,
+                                    "interventions": [{"layer": 0, "index": 1, "set": 0.0}, {"layer": 1, "index": 0, "scale": 2.5}]}
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"context": "a", "inputs": [1.0], "output": 0}, {"inputs": [1.0]}, {"inputs": [1.0], "output": 0, "target": "a"}])
+def test_explain_takes_a_context_or_inputs_and_an_output(client: Client, kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="explain: pass context"):
+        client.explain("xor", **kwargs)  # type: ignore[call-overload]
+
+
+def test_neuron_positions_are_whole_numbers(client: Client) -> None:
+    with pytest.raises(TypeError, match="layer: expected a whole number"):
+        client.neuron("xor", "0", 1)  # type: ignore[arg-type]

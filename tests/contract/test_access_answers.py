@@ -56,3 +56,18 @@ def test_language_reads_need_a_read_key_and_training_an_admin_key(app):
     while store.get_job(started.get_json()["id"]).state not in ("succeeded", "failed"):  # let the job end before the store goes
         assert time.monotonic() < deadline, "the training job did not finish"
         time.sleep(0.02)
+
+
+def test_understanding_a_neuron_is_a_read(app):
+    client = checking_client(app, CONTRACT)
+    admin, read = {"Authorization": "Bearer admin-key"}, {"X-API-Key": "read-key"}
+    tiny_lm = orjson.dumps({"vocabulary": ["<pad>", "<unk>", "</s>", "a", "b"], "embeddings": [[0], [0], [0], [1], [2]], "context_size": 2,
+                            "layers": [{"weights": [[1, -1], [0.5, 1]], "biases": [0, -1], "activation": "relu"},
+                                       {"weights": [[0, 0], [0, 0], [1, -1], [2, 0.5], [-1, 1]], "activation": "identity"}]})
+    assert client.put("/v1/networks/tiny-lm", headers=admin, data=tiny_lm, content_type="application/json").status_code == 201
+    assert client.get("/v1/networks/tiny-lm/layers/0/neurons/1").status_code == 401  # reads need a key here
+    assert client.get("/v1/networks/tiny-lm/layers/0/neurons/1", headers=read).status_code == 200
+    for route, body in [("layers/0/neurons/1/examples", {"text": "a b b a"}), ("explain", {"context": "b a"}),
+                        ("predict", {"context": "b a", "interventions": [{"layer": 0, "index": 1, "set": 0}]})]:
+        assert client.post(f"/v1/networks/tiny-lm/{route}", json=body).status_code == 401, route
+        assert client.post(f"/v1/networks/tiny-lm/{route}", headers=read, json=body).status_code == 200, route  # a read key will do
