@@ -48,13 +48,14 @@ def neuron_card(name: str, layer: str, index: str) -> Response:
     position = _position(layer, index)
     revision, compiled = load_compiled(NETWORKS, name, catalog.compile_network)
     k = _QUERY.load_or_problem(request.args.to_dict())["k"]
+    tag = etag(revision)
     try:
+        insight.check_neuron(compiled.network, *position)
+        if request.if_none_match and request.if_none_match.contains(str(revision)):
+            return Response(status=304, headers={"ETag": tag})
         card = insight.neuron_card(compiled.network, compiled.language, *position, k)
     except EngineError as exc:
         raise _problem(exc) from None
-    tag = etag(revision)
-    if request.if_none_match and request.if_none_match.contains(str(revision)):
-        return Response(status=304, headers={"ETag": tag})
     return json_response({"name": name, "revision": revision, **card}, headers={"ETag": tag})
 
 
@@ -99,8 +100,6 @@ def _explained(compiled: catalog.CompiledNetwork, data: dict[str, Any]) -> dict[
     inputs, batched = data["inputs"]
     if batched:
         raise validation_problem({"inputs": [f"expected one input vector, got a batch of {inputs.shape[0]}"]})
-    if inputs.shape[1] != compiled.network.input_size:
-        raise validation_problem({"inputs": [f"expected {compiled.network.input_size} values, got {inputs.shape[1]}"]})
     return insight.explain_output(compiled.network, inputs[0], data["output"], data["k"])
 
 

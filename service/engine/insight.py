@@ -155,11 +155,14 @@ def examples(model: LanguageModel, layer: int, index: int, text: str, k: int) ->
 
 # --- 3. explain ---------------------------------------------------------------------------------------
 
+def _check_hidden_layer(network: Network) -> None:
+    if len(network.layers) < 2:
+        raise EngineError("layers", "the network has only its output layer: there is no hidden layer to attribute to")
+
+
 def _attribution(network: Network, hidden: np.ndarray, row: int, k: int) -> dict[str, Any]:
     """Direct attribution of output neuron `row`'s weighted sum to the last hidden layer's activations
     hidden (n,): U[row, j] · a_j per neuron, the k largest in |.|, and their exact total."""
-    if len(network.layers) < 2:
-        raise EngineError("layers", "the network has only its output layer: there is no hidden layer to attribute to")
     u = network.layers[-1].weights[row]  # (n,)
     attribution = u * hidden  # (n,)
     strongest = top_ids(np.abs(attribution), min(k, attribution.size))
@@ -176,6 +179,7 @@ def explain_prediction(model: LanguageModel, context: str, target: str | None, k
     """Why the model gives `target` (default: its most probable word) after `context`."""
     k = check_k(k)
     network = model.network
+    _check_hidden_layer(network)
     reading = model.context_ids(context)
     x = model.embed(reading.ids[None, :])  # (1, k·d)
     values = list(network.layer_values(x))
@@ -187,7 +191,7 @@ def explain_prediction(model: LanguageModel, context: str, target: str | None, k
         t = model.vocabulary.index[target]
     else:
         raise EngineError("target", f"{target!r} is not in the network's vocabulary of {model.vocabulary_size} words")
-    hidden = values[-2][1][0] if len(values) > 1 else x[0]
+    hidden = values[-2][1][0]  # (n,): the activations the output layer reads
     answer: dict[str, Any] = {
         "context": reading.as_dict(),
         "target": model.vocabulary.words[t],
@@ -212,11 +216,12 @@ def explain_prediction(model: LanguageModel, context: str, target: str | None, k
 def explain_output(network: Network, inputs: np.ndarray, output: int, k: int) -> dict[str, Any]:
     """Why output neuron `output` of a plain network has its weighted sum for one input vector (n_in,)."""
     k = check_k(k)
+    _check_hidden_layer(network)
     last = network.output_size - 1
     if not 0 <= output <= last:
         raise EngineError("output", f"expected an output neuron in 0..{last}, got {output}")
     values = list(network.layer_values(inputs[None, :]))
-    hidden = values[-2][1][0] if len(values) > 1 else inputs
+    hidden = values[-2][1][0]
     return {
         "output": output,
         "weighted_sum": float(values[-1][0][0, output]),

@@ -99,6 +99,7 @@ def test_an_output_neurons_card_has_no_outgoing_weights(client, lm):
 
 def test_the_card_follows_the_revision(client, lm):
     assert client.get(CARD.format(0, 0), headers={"If-None-Match": '"1"'}).status_code == 304
+    assert_problem(client.get(CARD.format(0, 9), headers={"If-None-Match": '"1"'}), 404)  # a neuron that is not there is not "not modified"
     changed = language_definition(seed=1)
     assert put_json(client, "/v1/networks/lm", changed).status_code == 200
     response = client.get(CARD.format(0, 0), headers={"If-None-Match": '"1"'})
@@ -248,7 +249,7 @@ def test_explain_a_plain_output(client):
     ("xor", {"inputs": [1, 1]}, "output", "required"),
     ("xor", {"inputs": [1, 1], "output": 1}, "output", "expected an output neuron in 0..0, got 1"),
     ("xor", {"inputs": [[1, 1], [0, 1]], "output": 0}, "inputs", "expected one input vector"),
-    ("xor", {"inputs": [1, 1, 1], "output": 0}, "inputs", "expected 2 values, got 3"),
+    ("xor", {"inputs": [1, 1, 1], "output": 0}, "inputs", "expected 2 values per input vector, got 3"),
     ("xor", {"context": "the", "inputs": [1, 1], "output": 0}, "context", "not used here"),
 ])
 def test_explain_mistakes_name_the_field(client, network, body, field, words):
