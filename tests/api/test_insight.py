@@ -326,3 +326,46 @@ def test_interventions_store_nothing(client, lm):
     assert client.get("/v1/networks/lm").get_data() == before
     plain = post_json(client, "/v1/networks/lm/predict", {"context": "the cat", "top_k": 2}).get_json()
     assert plain["words"] == post_json(client, "/v1/networks/lm/predict", {"context": "the cat", "top_k": 2, "interventions": []}).get_json()["words"]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_plain_network_card_explain_and_interventions_against_numpy(client, dtype):
+    rng = np.random.default_rng(21)
+    layers = [{"weights": rng.normal(size=(5, 3)).round(4).tolist(), "biases": rng.normal(size=5).round(4).tolist(), "activation": "sigmoid"},
+              {"weights": rng.normal(size=(4, 5)).round(4).tolist(), "biases": rng.normal(size=4).round(4).tolist(), "activation": "gelu"},
+              {"weights": rng.normal(size=(2, 4)).round(4).tolist(), "biases": rng.normal(size=2).round(4).tolist(), "activation": "identity"}]
+    put_json(client, "/v1/networks/plain", {"dtype": dtype, "layers": layers})
+    cast = np.float32 if dtype == "float32" else np.float64
+    W = [np.array(l["weights"], dtype=cast).astype(np.float64) for l in layers]
+    b = [np.array(l["biases"], dtype=cast).astype(np.float64) for l in layers]
+    tolerance = dict(rel=1e-12, abs=1e-12) if dtype == "float64" else dict(rel=3e-5, abs=3e-5)
+
+    def run(x, edits=()):
+        a, hidden = np.asarray(x, dtype=np.float64), []
+        for i, (w, bias) in enumerate(zip(W, b)):
+            z = a @ w.T + bias
+            a = 1 / (1 + np.exp(-z)) if i == 0 else (z * 0.5 * np.array([math.erfc(-v / math.sqrt(2)) for v in z]) if i == 1 else z.copy())
+            for layer, index, kind, value in edits:
+                if layer == i:
+                    a[index] = value if kind == "set" else a[index] * value
+            hidden.append((z, a))
+        return hidden
+
+    card = client.get("/v1/networks/plain/layers/1/neurons/2?k=3").get_json()
+    assert [s["input"] for s in card["strongest_inputs"]] == top(np.abs(W[1][2]), 3)
+    assert card["outgoing"] == pytest.approx(W[2][:, 2], **tolerance) and card["fan_out"] == 2
+    x = [0.5, -1.25, 2.0]
+    body = post_json(client, "/v1/networks/plain/explain", {"inputs": x, "output": 1, "k": 2}).get_json()
+    values = run(x)
+    attribution = W[2][1] * values[1][1]
+    assert body["weighted_sum"] == pytest.approx(values[2][0][1], **tolerance)
+    assert [n["index"] for n in body["neurons"]] == top(np.abs(attribution), 2)
+    assert body["attribution_total"] == pytest.approx(attribution.sum(), **tolerance)
+    edits = [(0, 4, "set", 0.25), (1, 1, "scale", -3.0), (2, 0, "set", 7.0)]
+    answer = post_json(client, "/v1/networks/plain/forward", {"inputs": x, "trace": True, "interventions": [
+        {"layer": l, "index": j, kind: v} for l, j, kind, v in edits]}).get_json()
+    for step, (z, a) in zip(answer["trace"], run(x, edits)):
+        assert step["weighted_sums"] == pytest.approx(z, **tolerance) and step["activations"] == pytest.approx(a, **tolerance)
+    assert answer["outputs"][0] == 7.0  # an output neuron's intervention is the output
+    assert_problem(post_json(client, "/v1/networks/plain/forward", {"inputs": x, "interventions": [{"layer": 3, "index": 0, "set": 0}]}),
+                   422, "interventions[0].layer", "expected a layer in 0..2 (the network's layers), got 3")
