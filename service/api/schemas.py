@@ -129,8 +129,8 @@ class InterventionSchema(StrictSchema):
 
     layer = Integer(required=True)
     index = Integer(required=True)
-    set = Number(load_default=None)
-    scale = Number(load_default=None)
+    set = Number(load_default=None, allow_none=False)  # absent is None; null is refused, as the spec says
+    scale = Number(load_default=None, allow_none=False)
 
     @validates_schema
     def _one_of(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -139,7 +139,7 @@ class InterventionSchema(StrictSchema):
 
 
 def interventions_field() -> fields.Field:
-    return fields.List(fields.Nested(InterventionSchema), load_default=None, validate=validate.Length(
+    return fields.List(fields.Nested(InterventionSchema), load_default=None, allow_none=False, validate=validate.Length(
         max=MAX_INTERVENTIONS, error=f"expected at most {MAX_INTERVENTIONS} interventions"))
 
 
@@ -229,10 +229,10 @@ class ExamplesSchema(StrictSchema):
 class ExplainSchema(StrictSchema):
     """A language network: context (and target); a plain network: inputs and output."""
 
-    context = StrictString(load_default=None, validate=validate.Length(max=100_000, error="expected at most 100000 characters"))
+    context = StrictString(load_default=None, allow_none=False, validate=validate.Length(max=100_000, error="expected at most 100000 characters"))
     target = StrictString(load_default=None, allow_none=True)
-    inputs = Inputs(load_default=None)
-    output = Integer(load_default=None)
+    inputs = Inputs(load_default=None, allow_none=False)
+    output = Integer(load_default=None, allow_none=False)
     k = Integer(load_default=10)
 
 

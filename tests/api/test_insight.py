@@ -369,3 +369,13 @@ def test_a_plain_network_card_explain_and_interventions_against_numpy(client, dt
     assert answer["outputs"][0] == 7.0  # an output neuron's intervention is the output
     assert_problem(post_json(client, "/v1/networks/plain/forward", {"inputs": x, "interventions": [{"layer": 3, "index": 0, "set": 0}]}),
                    422, "interventions[0].layer", "expected a layer in 0..2 (the network's layers), got 3")
+
+
+@pytest.mark.parametrize("path, body, field", [
+    ("/v1/networks/lm/predict", {"context": "the", "interventions": None}, "interventions"),
+    ("/v1/networks/lm/predict", {"context": "the", "interventions": [{"layer": 0, "index": 0, "set": None, "scale": 2}]}, "interventions[0].set"),
+    ("/v1/networks/lm/explain", {"context": None}, "context"),
+    ("/v1/networks/lm/explain", {"context": "the", "output": None}, "output"),
+])
+def test_null_is_refused_where_the_spec_says_a_value(client, lm, path, body, field):
+    assert_problem(post_json(client, path, body), 422, field, "null")
