@@ -15,6 +15,7 @@ from .api.request_ids import request_id
 from .catalog import CompiledCache
 from .config import Config
 from .jobs import TrainingRunner, fail_abandoned_jobs
+from .oip import routes as oip
 from .store import Store, StoreUnavailable
 
 log = logging.getLogger("neuronhub")
@@ -65,6 +66,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(explorer.bp)
     app.register_blueprint(spec.bp)
     openai_compat.install(app)
+    oip.install(app)
     deadline.install(app, config.request_timeout, config.threads, store)  # last: disarms first
     fastlane.install(app)  # after every other hook
     if config.trusted_proxies:

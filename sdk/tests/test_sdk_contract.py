@@ -22,9 +22,10 @@ from tests.contract.openapi_contract import Contract
 
 CONTRACT = Contract.from_file()
 # Operations of other protocols have those protocols' own clients, which are their SDKs: the OpenAI-compatible
-# ones are for the `openai` package (tests/openai/ drives every one of them with it). The typed client wraps
+# ones are for the `openai` package (tests/openai/ drives every one of them with it), the Open Inference Protocol's
+# for `tritonclient` (tests/oip/). The typed client wraps
 # the native API only.
-OTHER_PROTOCOL_TAGS = {"OpenAI-compatible"}
+OTHER_PROTOCOL_TAGS = {"OpenAI-compatible", "open-inference-protocol"}
 # The explorer page and its files are for browsers, not for programs: no SDK method either.
 FOR_BROWSERS = {"getExplorer", "getExplorerFile"}
 SPEC = {op.operation_id: op for op in CONTRACT.operations

@@ -10,7 +10,7 @@ read last stay in force and the error is logged.
 When any key is configured: PUT, DELETE, PATCH and POST need an admin key, except POSTs marked
 `@evaluation` (they only read); GET and HEAD, and the evaluation POSTs, need a read or admin key
 when NEURONHUB_REQUIRE_READ_KEY is on and nothing otherwise. A presented key must be valid even
-where none is needed. Probes, metrics, the OpenAPI document, the explorer page (GET / and /explorer/*) and CORS
+where none is needed. Probes (/v2/health/* too), metrics, the OpenAPI document, the explorer page (GET / and /explorer/*) and CORS
 preflights never need a key.
 With no key configured the service is open, and says so in the log at start-up.
 
@@ -38,7 +38,7 @@ log = logging.getLogger("neuronhub")
 
 ADMIN, READ = "admin", "read"
 REALM = 'Bearer realm="neuronhub"'
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.yaml", "/openapi.json", "/"})
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.yaml", "/openapi.json", "/", "/v2/health/live", "/v2/health/ready"})
 OPEN_PREFIXES = ("/explorer/",)  # the explorer page's files: the page asks for a key itself when reads need one
 _READ_METHODS = frozenset({"GET", "HEAD"})
 _EXTENSION = "neuronhub.auth"

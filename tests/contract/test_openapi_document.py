@@ -72,6 +72,8 @@ def test_every_operation_documents_its_errors(op):
     assert ERRORS_EVERY_OPERATION_HAS <= statuses
     if "requestBody" in op.spec and OPENAI_TAG in op.spec["tags"]:
         assert ERRORS_OF_AN_OPENAI_BODY <= statuses and "422" not in statuses
+    elif "requestBody" in op.spec and op.path.startswith("/v2"):  # the Open Inference Protocol: 400, never 415 or 422
+        assert {"400", "413"} <= statuses and not {"415", "422"} & statuses
     elif "requestBody" in op.spec:
         assert ERRORS_OF_A_BODY <= statuses
     if "{name}" in op.path:
@@ -109,7 +111,8 @@ def test_only_posts_say_whether_they_are_idempotent():
             assert isinstance(op.spec.get("x-idempotent"), bool), f"{op.operation_id}: say x-idempotent: true or false"
     assert {op.operation_id for op in CONTRACT.operations if op.method == "POST" and op.idempotent} == {
         "evaluateNeuron", "forwardNetwork", "predictNextWords", "generateText", "scoreText", "tokenizeText",
-        "createCompletion", "createChatCompletion", "neuronExamples", "explainPrediction"}
+        "createCompletion", "createChatCompletion", "neuronExamples", "explainPrediction",
+        "oipInfer", "oipInferVersion", "oipRepositoryIndex"}
     assert CONTRACT.operation("trainNetwork").spec["x-idempotent"] is False  # every call starts a job
 
 

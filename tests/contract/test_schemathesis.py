@@ -51,6 +51,10 @@ VALID_REQUESTS_MAY_ALSO_GET = (
     Allowance(("forwardNetwork",), "400",
               "an application/x-npy body must be a complete .npy file (magic string, header, data), which a "
               "JSON Schema for a binary string cannot state; any other bytes are rightly refused as malformed-npy"),
+    Allowance(("oipInfer", "oipInferVersion"), "400",
+              "an Open Inference Protocol request must fit the stored model (input name, datatype, shape with as many "
+              "values as data holds) and Inference-Header-Content-Length must be the JSON header's byte length; the "
+              "protocol answers 400 for each, and JSON Schema can state none of it"),
     Allowance(("listNeurons", "listNetworks"), "422",
               "cursor is opaque: only a next_cursor the service made decodes to a name, so a generated one "
               "is rightly refused"),

@@ -1,0 +1,303 @@
+"""Inference requests and responses of the Open Inference Protocol v2, JSON and binary.
+
+A request is a JSON object, optionally followed by binary tensor data (the binary tensor data
+extension): the header `Inference-Header-Content-Length` says how many bytes the JSON takes, and each
+input with the parameter `binary_data_size` takes that many bytes of what follows, in input order.
+Binary tensors are little-endian and row-major; a BYTES element is a 4-byte little-endian length and
+then its bytes. Nothing here knows HTTP: a request that cannot be read raises ProtocolError.
+"""
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..api.jsonio import InvalidJSON, dumps, parse_json
+
+# The datatypes this service reads and writes, and their little-endian numpy types.
+NUMERIC = {"FP32": np.dtype("<f4"), "FP64": np.dtype("<f8"), "INT64": np.dtype("<i8")}
+BYTES = "BYTES"
+DATATYPE_OF = {"float32": "FP32", "float64": "FP64"}  # a network's dtype -> its tensors' datatype
+
+_REQUEST_KEYS = frozenset({"id", "inputs", "outputs", "parameters"})
+_REQUEST_PARAMETERS = frozenset({"binary_data_output"})
+_INPUT_KEYS = frozenset({"name", "shape", "datatype", "parameters", "data"})
+_OUTPUT_KEYS = frozenset({"name", "parameters"})
+_OUTPUT_PARAMETERS = frozenset({"binary_data", "classification"})
+
+
+class ProtocolError(Exception):
+    """A request the protocol answers with {"error": message} and this status (400 or 404)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class InputTensor:
+    name: str
+    datatype: str
+    shape: tuple[int, ...]
+    data: np.ndarray  # numeric: in the datatype's dtype, shaped; BYTES: an object array of bytes, shaped
+
+
+@dataclass(frozen=True)
+class RequestedOutput:
+    name: str
+    binary: bool | None  # None: as the request's binary_data_output says
+    classification: int  # 0: the tensor itself; k > 0: its top k as "value:index[:label]" strings
+
+
+@dataclass(frozen=True)
+class InferRequest:
+    id: str | None
+    inputs: tuple[InputTensor, ...]
+    outputs: tuple[RequestedOutput, ...] | None  # None: the model's default outputs
+    binary_output: bool
+
+
+@dataclass(frozen=True)
+class OutputTensor:
+    name: str
+    datatype: str
+    data: np.ndarray  # numeric, or an object array of str (BYTES)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    if isinstance(value, (list, dict)):
+        return "a list" if isinstance(value, list) else "an object"
+    return repr(value)
+
+
+def parse_request(body: bytes, header_length: str | None) -> InferRequest:
+    """An infer request from its body and its Inference-Header-Content-Length header (None: all JSON)."""
+    if header_length is None:
+        json_part, binary = body, b""
+    else:
+        if not (header_length.isascii() and header_length.isdigit()) or not 0 < int(header_length) <= len(body):
+            raise ProtocolError(
+                f"Inference-Header-Content-Length: expected the byte length of the JSON header, 1..{len(body)}, got {header_length!r}")
+        json_part, binary = body[: int(header_length)], memoryview(body)[int(header_length):]
+    if not json_part:
+        raise ProtocolError("expected an inference request (a JSON object), got an empty body")
+    try:
+        document = parse_json(bytes(json_part))
+    except InvalidJSON as exc:
+        raise ProtocolError(f"the inference request is not valid JSON: {exc}") from None
+    if type(document) is not dict:
+        raise ProtocolError(f"expected an inference request (a JSON object), got {_describe(document)}")
+    _unknown(document, _REQUEST_KEYS, "the inference request")
+    request_id = document.get("id")
+    if request_id is not None and type(request_id) is not str:
+        raise ProtocolError(f"id: expected a string, got {_describe(request_id)}")
+    parameters = _parameters(document, "the inference request", _REQUEST_PARAMETERS)
+    binary_output = parameters.get("binary_data_output", False)
+    if type(binary_output) is not bool:
+        raise ProtocolError(f"parameters.binary_data_output: expected true or false, got {_describe(binary_output)}")
+    raw_inputs = document.get("inputs")
+    if type(raw_inputs) is not list or not raw_inputs:
+        raise ProtocolError(f"inputs: expected a non-empty list of input tensors, got {_describe(raw_inputs)}")
+    reader = _BinaryReader(binary)
+    inputs = tuple(_input(i, raw, reader) for i, raw in enumerate(raw_inputs))
+    if reader.left():
+        raise ProtocolError(f"the body has {reader.left()} bytes of binary data after the JSON header that no input's binary_data_size accounts for")
+    names = [t.name for t in inputs]
+    if len(set(names)) != len(names):
+        raise ProtocolError(f"inputs: each input may be given once, got {names}")
+    outputs = None
+    if "outputs" in document:
+        outputs = _outputs(document["outputs"])
+    return InferRequest(request_id, inputs, outputs, binary_output)
+
+
+def _unknown(document: dict[str, Any], known: frozenset[str], what: str) -> None:
+    extra = sorted(set(document) - known)
+    if extra:
+        raise ProtocolError(f"{what}: unknown field {extra[0]!r}; expected only {', '.join(sorted(known))}")
+
+
+def _parameters(document: dict[str, Any], what: str, known: frozenset[str]) -> dict[str, Any]:
+    parameters = document.get("parameters", {})
+    if type(parameters) is not dict:
+        raise ProtocolError(f"{what}: parameters: expected an object, got {_describe(parameters)}")
+    extra = sorted(set(parameters) - known)
+    if extra:
+        raise ProtocolError(f"{what}: parameter {extra[0]!r} is not supported here; supported: {', '.join(sorted(known))}")
+    return parameters
+
+
+class _BinaryReader:
+    def __init__(self, data: memoryview | bytes) -> None:
+        self._data = data
+        self._offset = 0
+
+    def take(self, size: int, what: str) -> memoryview | bytes:
+        if size > len(self._data) - self._offset:
+            raise ProtocolError(f"{what}: binary_data_size is {size} bytes, but only {len(self._data) - self._offset} bytes of binary data are left in the body")
+        part = self._data[self._offset : self._offset + size]
+        self._offset += size
+        return part
+
+    def left(self) -> int:
+        return len(self._data) - self._offset
+
+
+def _input(index: int, raw: Any, reader: _BinaryReader) -> InputTensor:
+    if type(raw) is not dict:
+        raise ProtocolError(f"inputs[{index}]: expected an input tensor object, got {_describe(raw)}")
+    name = raw.get("name")
+    if type(name) is not str:
+        raise ProtocolError(f"inputs[{index}].name: expected a string, got {_describe(name)}")
+    what = f"input {name!r}"
+    _unknown(raw, _INPUT_KEYS, what)
+    shape = raw.get("shape")
+    if type(shape) is not list or not all(type(d) is int and d >= 0 for d in shape):
+        raise ProtocolError(f"{what}: shape: expected a list of non-negative whole numbers, got {_describe(shape)}")
+    datatype = raw.get("datatype")
+    if datatype not in NUMERIC and datatype != BYTES:
+        raise ProtocolError(f"{what}: datatype: expected one of {', '.join([*NUMERIC, BYTES])}, got {_describe(datatype)}")
+    count = math.prod(shape)
+    parameters = _parameters(raw, what, frozenset({"binary_data_size"}))
+    if "binary_data_size" in parameters:
+        size = parameters["binary_data_size"]
+        if type(size) is not int or size < 0:
+            raise ProtocolError(f"{what}: binary_data_size: expected a byte count, got {_describe(size)}")
+        if "data" in raw:
+            raise ProtocolError(f"{what}: has both data and binary_data_size; send one of them")
+        data = _binary_tensor(what, datatype, count, reader.take(size, what))
+    elif "data" in raw:
+        data = _json_tensor(what, datatype, count, raw["data"])
+    else:
+        raise ProtocolError(f"{what}: expected data (JSON) or parameters.binary_data_size (binary), got neither")
+    return InputTensor(name, datatype, tuple(shape), data.reshape(shape))
+
+
+def _binary_tensor(what: str, datatype: str, count: int, raw: memoryview | bytes) -> np.ndarray:
+    if datatype == BYTES:
+        elements = []
+        offset = 0
+        while offset < len(raw):
+            if offset + 4 > len(raw):
+                raise ProtocolError(f"{what}: BYTES element {len(elements)} has a cut length prefix (4 bytes expected)")
+            (length,) = struct.unpack_from("<I", raw, offset)
+            offset += 4
+            if offset + length > len(raw):
+                raise ProtocolError(f"{what}: BYTES element {len(elements)} says {length} bytes, {len(raw) - offset} are left")
+            elements.append(bytes(raw[offset : offset + length]))
+            offset += length
+        if len(elements) != count:
+            raise ProtocolError(f"{what}: shape holds {count} elements, the binary data has {len(elements)}")
+        array = np.empty(count, dtype=object)
+        array[:] = elements
+        return array
+    dtype = NUMERIC[datatype]
+    if len(raw) != count * dtype.itemsize:
+        raise ProtocolError(f"{what}: shape holds {count} {datatype} elements ({count * dtype.itemsize} bytes), binary_data_size is {len(raw)}")
+    return np.frombuffer(raw, dtype=dtype).astype(dtype.newbyteorder("="), copy=False)
+
+
+def _flat(data: Any) -> list[Any]:
+    """The elements of a JSON tensor, row-major: Triton takes nested lists as well as a flat one."""
+    if type(data) is not list:
+        return [data]
+    if not any(type(v) is list for v in data):
+        return data
+    flat: list[Any] = []
+    for v in data:
+        flat.extend(_flat(v))
+    return flat
+
+
+def _json_tensor(what: str, datatype: str, count: int, data: Any) -> np.ndarray:
+    values = _flat(data)
+    if len(values) != count:
+        raise ProtocolError(f"{what}: shape holds {count} elements, data has {len(values)}")
+    if datatype == BYTES:
+        bad = next((v for v in values if type(v) is not str), None)
+        if bad is not None:
+            raise ProtocolError(f"{what}: BYTES data: expected strings, got {_describe(bad)}")
+        array = np.empty(count, dtype=object)
+        array[:] = [v.encode("utf-8") for v in values]
+        return array
+    if datatype == "INT64":
+        bad = next((v for v in values if type(v) is not int), None)
+        if bad is not None:
+            raise ProtocolError(f"{what}: INT64 data: expected whole numbers, got {_describe(bad)}")
+        try:
+            return np.array(values, dtype=np.int64)
+        except OverflowError:
+            raise ProtocolError(f"{what}: INT64 data: a number does not fit in 64 bits") from None
+    bad = next((v for v in values if type(v) is not float and type(v) is not int), None)
+    if bad is not None:
+        raise ProtocolError(f"{what}: {datatype} data: expected numbers, got {_describe(bad)}")
+    return np.array(values, dtype=np.float64).astype(NUMERIC[datatype].newbyteorder("="), copy=False)
+
+
+def _outputs(raw: Any) -> tuple[RequestedOutput, ...]:
+    if type(raw) is not list:
+        raise ProtocolError(f"outputs: expected a list of requested outputs, got {_describe(raw)}")
+    found = []
+    for i, item in enumerate(raw):
+        if type(item) is not dict or type(item.get("name")) is not str:
+            raise ProtocolError(f"outputs[{i}]: expected an object with a name, got {_describe(item)}")
+        what = f"output {item['name']!r}"
+        _unknown(item, _OUTPUT_KEYS, what)
+        parameters = _parameters(item, what, _OUTPUT_PARAMETERS)
+        binary = parameters.get("binary_data")
+        if binary is not None and type(binary) is not bool:
+            raise ProtocolError(f"{what}: binary_data: expected true or false, got {_describe(binary)}")
+        k = parameters.get("classification", 0)
+        if type(k) is not int or k < 0:
+            raise ProtocolError(f"{what}: classification: expected a whole number of classes >= 0, got {_describe(k)}")
+        found.append(RequestedOutput(item["name"], binary, k))
+    names = [o.name for o in found]
+    if len(set(names)) != len(names):
+        raise ProtocolError(f"outputs: each output may be requested once, got {names}")
+    return tuple(found)
+
+
+def encode_response(model_name: str, version: str, request_id: str | None, outputs: list[tuple[OutputTensor, bool]]) -> tuple[bytes, int | None]:
+    """(body, JSON header length or None when the body is all JSON) for outputs given as (tensor, binary)."""
+    described: list[dict[str, Any]] = []
+    chunks: list[bytes] = []
+    for tensor, binary in outputs:
+        entry: dict[str, Any] = {"name": tensor.name, "datatype": tensor.datatype, "shape": list(tensor.data.shape)}
+        if binary:
+            raw = _binary_bytes(tensor)
+            entry["parameters"] = {"binary_data_size": len(raw)}
+            chunks.append(raw)
+        elif tensor.datatype == BYTES:
+            entry["data"] = tensor.data.ravel().tolist()
+        else:
+            entry["data"] = np.ascontiguousarray(tensor.data).ravel()  # orjson writes numpy arrays itself
+        described.append(entry)
+    document: dict[str, Any] = {"model_name": model_name, "model_version": version}
+    if request_id is not None:
+        document["id"] = request_id
+    document["outputs"] = described
+    header = dumps(document)
+    if not chunks:
+        return header, None
+    return b"".join([header, *chunks]), len(header)
+
+
+def _binary_bytes(tensor: OutputTensor) -> bytes:
+    if tensor.datatype == BYTES:
+        parts = []
+        for value in tensor.data.ravel():
+            encoded = value.encode("utf-8")
+            parts.append(struct.pack("<I", len(encoded)))
+            parts.append(encoded)
+        return b"".join(parts)
+    return np.ascontiguousarray(tensor.data, dtype=NUMERIC[tensor.datatype]).tobytes()

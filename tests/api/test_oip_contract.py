@@ -1,0 +1,74 @@
+"""The /v2 routes through the contract-checking client: every answer, errors included, is one
+openapi.yaml documents (the Open Inference Protocol's JSON and its {"error": ...} envelope)."""
+import numpy as np
+
+XOR = {"layers": [{"weights": [[1.0, 1.0], [1.0, 1.0]], "biases": [0.0, -1.0], "activation": "relu"},
+                  {"weights": [[1.0, -2.0]], "biases": [0.0], "activation": "identity"}]}
+
+
+def _infer(client, body, **kwargs):
+    return client.post("/v2/models/xor/infer", json=body, **kwargs)
+
+
+def test_documented_answers(client):
+    assert client.put("/v1/networks/xor", json=XOR).status_code == 201
+    assert client.get("/v2").json["extensions"] == ["binary_tensor_data", "classification"]
+    assert client.get("/v2/health/live").json == {"live": True}
+    assert client.get("/v2/health/ready").json == {"ready": True}
+    assert client.get("/v2/models/xor").json["versions"] == ["1"]
+    assert client.get("/v2/models/xor/versions/1/ready").json == {"name": "xor", "ready": True}
+    assert client.get("/v2/models/xor/config").json["neuronhub"]["parameter_count"] == 9
+    assert client.post("/v2/repository/index").json == [{"name": "xor", "version": "1", "state": "READY", "reason": ""}]
+    answer = _infer(client, {"id": "a", "inputs": [{"name": "input", "datatype": "FP64", "shape": [4, 2], "data": [[0, 0], [0, 1], [1, 0], [1, 1]]}]})
+    assert answer.json == {"model_name": "xor", "model_version": "1", "id": "a",
+                           "outputs": [{"name": "output", "datatype": "FP64", "shape": [4, 1], "data": [0.0, 1.0, 1.0, 0.0]}]}
+    classified = client.post("/v2/models/xor/versions/1/infer", json={
+        "inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 2], "data": [1, 0]}],
+        "outputs": [{"name": "trace_0", "parameters": {"classification": 2}}]})
+    assert classified.json["outputs"] == [{"name": "trace_0", "datatype": "BYTES", "shape": [1, 2], "data": ["1.0:0", "0.0:1"]}]
+
+
+def test_binary_answer_has_the_header_length(client):
+    client.put("/v1/networks/xor", json=XOR)
+    header = b'{"inputs":[{"name":"input","datatype":"FP32","shape":[1,2],"parameters":{"binary_data_size":8}}],"parameters":{"binary_data_output":true}}'
+    response = client.post("/v2/models/xor/infer", data=header + np.array([1, 1], "<f4").tobytes(),
+                           headers={"Inference-Header-Content-Length": str(len(header))})
+    length = int(response.headers["Inference-Header-Content-Length"])
+    assert response.mimetype == "application/octet-stream"
+    assert response.data[length:] == np.array([0.0], "<f8").tobytes()
+    assert b'"binary_data_size":8' in response.data[:length]
+
+
+def test_errors_keep_the_protocol_envelope(client):
+    client.put("/v1/networks/xor", json=XOR)
+    cases = [
+        (client.get("/v2/models/nope"), 404, "unknown model 'nope': no network of that name is stored"),
+        (client.get("/v2/models/xor/versions/7"), 404, "model 'xor' has no version '7'; its current version is 1 (its revision)"),
+        (_infer(client, {"inputs": [{"name": "input", "datatype": "FP64", "shape": [1, 3], "data": [1, 2, 3]}]}), 400,
+         "input 'input': expected shape [batch, 2], got [1, 3]"),
+        (_infer(client, {"inputs": [{"name": "input", "datatype": "FP64", "shape": [1, 2], "data": [1, "2"]}]}), 400,
+         "input 'input': FP64 data: expected numbers, got '2'"),
+        (_infer(client, {"inputs": [{"name": "input", "datatype": "FP16", "shape": [1, 2], "data": [1, 2]}]}), 400,
+         "input 'input': datatype: expected one of FP32, FP64, INT64, BYTES, got 'FP16'"),
+        (_infer(client, {"inputs": [{"name": "input", "datatype": "FP64", "shape": [1, 2], "data": [1]}]}), 400,
+         "input 'input': shape holds 2 elements, data has 1"),
+        (_infer(client, {"inputs": [], "parameters": {"sequence_id": 3}}), 400,
+         "the inference request: parameter 'sequence_id' is not supported here; supported: binary_data_output"),
+        (client.post("/v2/models/xor/infer", data=b"{}", headers={"Inference-Header-Content-Length": "9"}), 400,
+         "Inference-Header-Content-Length: expected the byte length of the JSON header, 1..2, got '9'"),
+        (client.post("/v2/models/xor/infer", data=b"", headers={"Content-Encoding": "gzip"}), 400,
+         "Content-Encoding 'gzip' is not supported here; send the request uncompressed"),
+        (client.put("/v2/models/xor/infer"), 405, "PUT is not allowed here; allowed: OPTIONS, POST"),
+        (client.get("/v2/elsewhere"), 404, "no such path; see /openapi.yaml for the routes this service has"),
+        (client.post("/v2/repository/index", json={"ready": "yes"}), 400, 'expected an empty body or {"ready": true|false}'),
+    ]
+    for response, status, error in cases:
+        assert (response.status_code, response.json) == (status, {"error": error})
+        assert response.mimetype == "application/json"
+
+
+def test_body_over_the_limit(client, config):
+    client.put("/v1/networks/xor", json=XOR)
+    response = client.post("/v2/models/xor/infer", data=b"x" * (config.max_body_bytes + 1))
+    assert response.status_code == 413
+    assert response.json == {"error": f"the body is larger than {config.max_body_bytes} bytes (NEURONHUB_MAX_BODY_BYTES)"}
