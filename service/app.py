@@ -7,7 +7,7 @@ from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import explorer, openai_compat
-from .api import (auth, cors, deadline, definitions, demo, diagram, evaluation, fastlane, health, insight, language, monitoring, ratelimit,
+from .api import (auth, cors, deadline, definitions, demo, diagram, evaluation, fastlane, health, insight, language, monitoring, onnx_files, ratelimit,
                   spec, training)
 from .api.context import Services
 from .api.problems import Problem, problem_response, register_error_handlers
@@ -64,6 +64,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(training.bp)
     app.register_blueprint(diagram.bp)
     app.register_blueprint(explorer.bp)
+    app.register_blueprint(onnx_files.bp)
     app.register_blueprint(spec.bp)
     openai_compat.install(app)
     oip.install(app)

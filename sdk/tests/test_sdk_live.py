@@ -14,7 +14,7 @@ from typing import Iterator
 import numpy as np
 import pytest
 
-from neuronhub import (APIConnectionError, APITimeoutError, Client, ConflictError, LayerDefinition, NetworkDefinition,
+from neuronhub import (APIConnectionError, APITimeoutError, BadRequestError, Client, ConflictError, LayerDefinition, NetworkDefinition,
                        NeuronDefinition, NotFoundError, PreconditionFailedError, RetryPolicy, TrainingSettings, ValidationError)
 
 XOR = NetworkDefinition([LayerDefinition([[1, 1], [1, 1]], "relu", biases=[0, -1]), LayerDefinition([[1, -2]], "identity")],
@@ -73,6 +73,22 @@ def test_xor_network_end_to_end(client: Client, name: str) -> None:
     client.networks.delete(name, if_match=2)
     with pytest.raises(NotFoundError):
         client.networks.get(name)
+
+
+def test_onnx_export_and_import_round_trip(client: Client, name: str) -> None:
+    deep = NetworkDefinition([LayerDefinition([[0.5, -1.0], [2.0, 0.25], [1.0, 1.0]], "gelu", biases=[0.1, -0.2, 0.0]),
+                              LayerDefinition([[1.0, -1.0, 0.5]], "sigmoid")], description="two layers")
+    client.networks.put(name, deep)
+    exported = client.export_onnx(name)
+    assert exported[:2] == b"\x08\x08"  # a ModelProto starts with its ir_version field: 8
+    copy = client.import_onnx(name + "-copy", exported)
+    assert copy.revision == 1 and [layer.activation for layer in copy.layers] == ["gelu", "sigmoid"]
+    inputs = [[0.0, 1.0], [-2.0, 3.5]]
+    assert client.networks.forward(name + "-copy", inputs).outputs == client.networks.forward(name, inputs).outputs
+    with pytest.raises(PreconditionFailedError):
+        client.import_onnx(name + "-copy", exported, create_only=True)
+    with pytest.raises(BadRequestError, match="malformed-onnx|not an ONNX model"):
+        client.import_onnx(name + "-bad", b"these bytes are no ONNX model")
 
 
 def test_neuron_evaluated_by_hand(client: Client, name: str) -> None:

@@ -12,10 +12,12 @@ from flask import Blueprint, Response, request, url_for
 
 from .. import catalog
 from ..engine.errors import EngineError
+from ..engine.network import Network
+from ..onnx.read import MalformedOnnx, OnnxImportError, read_network
 from ..store import NotFound, PreconditionFailed, Record, RecordSummary
 from .context import services
 from .problems import Problem, validation_problem
-from .requests import checked_name, etag, expected_revision, json_body, limit_problem, precondition_failed
+from .requests import ONNX, checked_name, etag, expected_revision, json_body, limit_problem, precondition_failed, raw_body
 from .responses import json_response
 from .schemas import ListQuerySchema, NetworkSchema, NeuronSchema, StrictSchema
 
@@ -72,12 +74,17 @@ def _get(kind: Kind, name: str) -> Response:
 
 def _put(kind: Kind, name: str) -> Response:
     checked_name(name)
-    data = kind.schema.load_or_problem(json_body())
     config = services().config
-    if kind is NETWORKS and len(data["layers"]) > config.max_layers:
-        raise limit_problem("layers", "NEURONHUB_MAX_LAYERS", config.max_layers, len(data["layers"]), "layers")
+    if kind is NETWORKS and request.mimetype == ONNX:
+        layers, record = _onnx_record()
+    else:
+        data = kind.schema.load_or_problem(json_body(ONNX) if kind is NETWORKS else json_body())
+        layers = len(data["layers"]) if kind is NETWORKS else 0
+        record = lambda: kind.to_record(data)  # noqa: E731
+    if layers > config.max_layers:
+        raise limit_problem("layers", "NEURONHUB_MAX_LAYERS", config.max_layers, layers, "layers")
     try:
-        spec, arrays = kind.to_record(data)
+        spec, arrays = record()
     except EngineError as exc:
         raise validation_problem({exc.field: [exc.message]}) from None
     parameters = sum(a.size for a in arrays)
@@ -93,6 +100,17 @@ def _put(kind: Kind, name: str) -> Response:
     if created:
         headers["Location"] = url_for(f"definitions.get_{kind.name}", name=name)
     return json_response(kind.resource(record), status=201 if created else 200, headers=headers)
+
+
+def _onnx_record() -> tuple[int, Callable[[], tuple[dict[str, Any], list[np.ndarray]]]]:
+    """(layer count, a call that compiles and returns (spec, arrays)) from an application/onnx body."""
+    try:
+        imported = read_network(raw_body())
+    except MalformedOnnx as exc:
+        raise Problem(400, "malformed-onnx", "Malformed ONNX", str(exc)) from None
+    except OnnxImportError as exc:
+        raise validation_problem({exc.field: [exc.message]}) from None
+    return len(imported.layers), lambda: catalog.compiled_network_record(Network(imported.layers, imported.dtype), None, imported.description)
 
 
 def _delete(kind: Kind, name: str) -> Response:

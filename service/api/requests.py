@@ -18,6 +18,7 @@ NAME_RULE = "1-64 ASCII letters, digits, '.', '_' or '-', starting with a letter
 
 
 NPY = "application/x-npy"
+ONNX = "application/onnx"
 NPY_MAX_HEADER_BYTES = 10_000
 
 

@@ -35,7 +35,7 @@ def test_non_json_content_type_is_415(client):
 
 
 def test_unknown_path_and_wrong_method(client):
-    assert_problem(client.get("/v2/nothing"), 404, contains="no such path")
+    assert_problem(client.get("/v9/nothing"), 404, contains="no such path")  # (/v2 is the Open Inference Protocol: its own envelope)
     response = client.post("/v1/neurons/n")
     body = assert_problem(response, 405)
     assert set(response.headers["Allow"].split(", ")) >= {"GET", "PUT", "DELETE"}

@@ -55,6 +55,9 @@ VALID_REQUESTS_MAY_ALSO_GET = (
               "an Open Inference Protocol request must fit the stored model (input name, datatype, shape with as many "
               "values as data holds) and Inference-Header-Content-Length must be the JSON header's byte length; the "
               "protocol answers 400 for each, and JSON Schema can state none of it"),
+    Allowance(("putNetwork",), "400",
+              "an application/onnx body must be a serialized ONNX model, which a JSON Schema for a binary string cannot "
+              "state; any other bytes are rightly refused as malformed-onnx"),
     Allowance(("listNeurons", "listNetworks"), "422",
               "cursor is opaque: only a next_cursor the service made decodes to a name, so a generated one "
               "is rightly refused"),

@@ -8,7 +8,7 @@ import requests
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
-from .conftest import ADMIN_KEY, MAX_BODY, MAX_ROWS, READ_KEY, VOCABULARY, Running, language_network, plain_network, read_headers
+from tests.support.keyed_server import ADMIN_KEY, MAX_BODY, MAX_ROWS, READ_KEY, VOCABULARY, Running, language_network, plain_network, read_headers
 
 PLAIN = plain_network(1, [3, 4, 2], ["relu", "softmax"])
 WIDE = plain_network(2, [5, 7, 6, 3], ["tanh", "gelu", "sigmoid"], dtype="float32")

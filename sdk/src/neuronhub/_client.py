@@ -8,9 +8,10 @@ import requests
 
 from . import _decode
 from . import _operations as op
+from ._definitions import precondition_headers
 from ._http import Transport
 from ._jobs import Jobs
-from ._models import HealthStatus, NeuronCard, NeuronExamples, OutputExplanation, PredictionExplanation, VectorInput, as_vector
+from ._models import HealthStatus, Network, NeuronCard, NeuronExamples, OutputExplanation, PredictionExplanation, VectorInput, as_vector
 from ._networks import Networks
 from ._neurons import Neurons
 from ._retry import RetryPolicy
@@ -110,6 +111,24 @@ class Client:
         body = {"inputs": list(as_vector(inputs, "inputs")), "output": output, "k": k}
         response = self._transport.send(op.EXPLAIN_PREDICTION, path={"name": network}, body=body)
         return _decode.decoded(response, _decode.output_explanation)
+
+    def export_onnx(self, name: str) -> bytes:
+        """The network as an ONNX model (a serialized ModelProto), for onnxruntime and other ONNX tools:
+        plain networks `input` -> `output`, language networks `token_ids` -> `probabilities`, `logits`."""
+        response = self._transport.send(op.EXPORT_ONNX, path={"name": name},
+                                        headers={"Accept": "application/onnx, application/problem+json"})
+        return response.content
+
+    def import_onnx(self, name: str, data: bytes, *, if_match: int | str | None = None, create_only: bool = False) -> Network:
+        """Store the ONNX model `data` (a chain of dense layers and activations, such as
+        torch.onnx.export writes for nn.Sequential(Linear, ReLU, Linear, Softmax)) as the network
+        `name`; returns it as stored. A graph the service cannot map raises ValidationError naming
+        the operator or shape; if_match and create_only as for networks.put."""
+        if not isinstance(data, (bytes, bytearray)):
+            raise TypeError(f"import_onnx: data must be the model's bytes, got {type(data).__name__}")
+        response = self._transport.send(op.PUT_NETWORK, path={"name": name}, content=(bytes(data), "application/onnx"),
+                                        headers=precondition_headers(if_match, create_only))
+        return _decode.decoded(response, _decode.network)
 
     def close(self) -> None:
         self._transport.close()

@@ -42,14 +42,18 @@ class Transport:
 
     def send(self, operation: Operation, *, path: Mapping[str, str] | None = None,
              query: Mapping[str, str | int | None] | None = None, body: Any = None,
-             headers: Mapping[str, str] | None = None) -> requests.Response:
-        """Send `operation`, retrying as the policy allows; return a response with a status below 400."""
+             headers: Mapping[str, str] | None = None, content: tuple[bytes, str] | None = None) -> requests.Response:
+        """Send `operation`, retrying as the policy allows; return a response with a status below 400.
+
+        body is sent as JSON; content, (bytes, media type), as it is (an ONNX model, say)."""
         url = self.base_url + operation.url_path(**(path or {}))
         all_headers = {**self._headers, "X-Request-ID": uuid.uuid4().hex, **(headers or {})}
         data = None
         if body is not None:
             data = json.dumps(body, allow_nan=False, separators=(",", ":")).encode()
             all_headers["Content-Type"] = "application/json"
+        elif content is not None:
+            data, all_headers["Content-Type"] = content
         params = {k: str(v) for k, v in (query or {}).items() if v is not None}
         retries = 0
         while True:

@@ -43,8 +43,9 @@ EVALUATE_NEURON = Operation("evaluateNeuron", "POST", "/v1/neurons/{name}/evalua
 
 LIST_NETWORKS = Operation("listNetworks", "GET", "/v1/networks", ("networks.list", "networks.iter"))
 GET_NETWORK = Operation("getNetwork", "GET", "/v1/networks/{name}", ("networks.get",))
-PUT_NETWORK = Operation("putNetwork", "PUT", "/v1/networks/{name}", ("networks.put",))
+PUT_NETWORK = Operation("putNetwork", "PUT", "/v1/networks/{name}", ("networks.put", "import_onnx"))
 DELETE_NETWORK = Operation("deleteNetwork", "DELETE", "/v1/networks/{name}", ("networks.delete",))
+EXPORT_ONNX = Operation("exportOnnx", "GET", "/v1/networks/{name}/model.onnx", ("export_onnx",))
 FORWARD_NETWORK = Operation("forwardNetwork", "POST", "/v1/networks/{name}/forward", ("networks.forward",), x_idempotent=True)
 
 PREDICT_NEXT_WORDS = Operation("predictNextWords", "POST", "/v1/networks/{name}/predict", ("networks.predict",), x_idempotent=True)
@@ -63,7 +64,7 @@ EXPLAIN_PREDICTION = Operation("explainPrediction", "POST", "/v1/networks/{name}
 OPERATIONS: tuple[Operation, ...] = (
     HEALTHZ, READYZ, GET_OPENAPI_JSON, GET_OPENAPI_YAML, GET_METRICS,
     LIST_NEURONS, GET_NEURON, PUT_NEURON, DELETE_NEURON, EVALUATE_NEURON,
-    LIST_NETWORKS, GET_NETWORK, PUT_NETWORK, DELETE_NETWORK, FORWARD_NETWORK,
+    LIST_NETWORKS, GET_NETWORK, PUT_NETWORK, DELETE_NETWORK, EXPORT_ONNX, FORWARD_NETWORK,
     PREDICT_NEXT_WORDS, GENERATE_TEXT, SCORE_TEXT, TOKENIZE_TEXT, TRAIN_NETWORK, GET_JOB,
     GET_NETWORK_DIAGRAM,
     GET_NEURON_CARD, NEURON_EXAMPLES, EXPLAIN_PREDICTION,

@@ -1,0 +1,1 @@
+from tests.support.keyed_server import server  # noqa: F401  (the fixture)
