@@ -16,7 +16,7 @@ from pathlib import Path
 from . import machine, report
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("engine", "http", "large", "training", "pictures", "insight")
+PARTS = ("engine", "http", "large", "training", "pictures", "insight", "protocols")
 
 
 def _clean(value):
@@ -99,6 +99,14 @@ def main(argv: list[str] | None = None) -> int:
 
         log("insight: a neuron card, explain, predict with an intervention vs plain predict; examples over 100,000 words")
         results["insight"] = insight.run(rounds=3 if quick else 7, block_seconds=0.05 if quick else 0.2, log=log)
+    if "protocols" in parts:
+        from threadpoolctl import threadpool_limits
+
+        from . import protocols
+
+        log("protocols: Open Inference Protocol v2 vs the native API, per request, in process (1 BLAS thread)")
+        with threadpool_limits(limits=1):
+            results["protocols"] = protocols.run(rounds=3 if quick else 7, block_seconds=0.05 if quick else 0.3, log=log)
     results["machine"]["load_average_at_end"] = os.getloadavg()
     results["seconds"] = time.monotonic() - started
     results = _clean(results)

@@ -21,10 +21,12 @@ from .timing import interleaved
 ROWS, COLUMNS = 1024, engine.MLP_SIZES[0]
 
 
-def _wsgi_caller(app, path: str, body: bytes, content_type: str | None, method: str = "POST", query: str = "") -> Callable[[], bytes]:
+def _wsgi_caller(app, path: str, body: bytes, content_type: str | None, method: str = "POST", query: str = "",
+                 headers: dict[str, str] | None = None) -> Callable[[], bytes]:
     from werkzeug.test import EnvironBuilder
 
-    environ = EnvironBuilder(path=path, method=method, data=body, content_type=content_type, query_string=query).get_environ()
+    environ = EnvironBuilder(path=path, method=method, data=body, content_type=content_type, query_string=query,
+                             headers=headers).get_environ()
 
     def call() -> bytes:
         env = dict(environ)

@@ -56,6 +56,11 @@ the benchmark command alone (never in tests or CI); the BLAS kernel that ran is 
 - **Large inputs** (`benchmarks/large_inputs.py`): 1024 rows of 784 floats through the forward
   endpoint in process, as JSON and as an `application/x-npy` body: parsing, checking, computing and
   serialising timed apart, and whole requests through the WSGI app.
+- **Protocols** (`benchmarks/protocols.py`): the Open Inference Protocol v2 against the native API,
+  whole requests through the WSGI app in process: one input vector through the small network
+  (native forward, which takes the fast lane, vs OIP infer with JSON and with binary tensors), and
+  1024 × 784 float64 through the 784-256-256-10 network (native forward with an `.npy` body vs OIP
+  infer with a binary input and output). Ratios are to the native request of the same run.
 - **Training** (`benchmarks/training.py`): the default `TrainingSettings` on
   `service/demo/corpus.txt`: steps per second and the time to reach a target validation loss (2%
   above the better final loss), our engine against the same model, initial weights, minibatches and
@@ -211,6 +216,26 @@ def _pictures(rows: list[dict], browser: dict | None) -> list[str]:
     elif browser:
         out += [f"Not rendered in a browser: {browser['skipped']}.", ""]
     return out
+
+
+def _protocols(p: dict) -> list[str]:
+    small, large = p["small"], p["large"]
+    out = ["## Protocols: Open Inference Protocol v2 vs the native API (per request, in process)", "",
+           "| request | time | ratio to native (target) |", "| --- | --- | --- |"]
+    native_small = small["seconds"]["native forward (JSON)"]
+    for name, seconds in small["seconds"].items():
+        target = None if name.startswith("native") else 1.2
+        out.append(f"| small, 1 × 16: {name} | {_us(seconds)} | {_ratio(seconds / native_small, target)} |")
+    native_large = large["seconds"]["native forward (.npy body, JSON answer)"]
+    for name, seconds in large["seconds"].items():
+        target = None if name.startswith("native") else 1.2
+        out.append(f"| large, {large['rows']} × {large['columns']} {large['dtype']}: {name} | {_us(seconds)} | {_ratio(seconds / native_large, target)} |")
+    out += ["", "Both the native forward and the OIP infer are answered by the fast lane (service/api/fastlane.py) "
+            "when they succeed; the OIP request also parses the protocol's tensor objects and writes its answer's."]
+    if p.get("note"):
+        load = ", ".join(f"{x:.2f}" for x in p.get("machine_load_average", []))
+        out += ["", f"These figures were {p['note']}" + (f"; load average {load} at the end." if load else ".")]
+    return out + [""]
 
 
 def _training(t: dict) -> list[str]:
@@ -402,6 +427,8 @@ def markdown(results: dict) -> str:
         lines += ["## Understanding a neuron: card, explain, interventions, examples", "",
                   "In process through the WSGI app, 1 BLAS thread; each case against a plain predict of the same model in the same rounds.",
                   "", *table(results["insight"]), ""]
+    if "protocols" in results:
+        lines += _protocols(results["protocols"])
     lines += _findings(results)
     lines += [SPEED_CHANGES]
     notes = results.get("notes")

@@ -100,10 +100,10 @@ def config(name: str, revision: int, spec: dict[str, Any], compiled: CompiledNet
 def infer(compiled: CompiledNetwork, request: InferRequest, max_rows: int) -> list[tuple[OutputTensor, bool]]:
     """The requested outputs as (tensor, send as binary); only those are computed."""
     requested = request.outputs or tuple(RequestedOutput(n, None, 0) for n in default_outputs(compiled))
-    known = {t.name for t in outputs_of(compiled)}
     for output in requested:
-        if output.name not in known:
-            raise ProtocolError(f"unknown output {output.name!r}; this model has outputs {', '.join(sorted(known))}")
+        if not _has_output(compiled, output.name):
+            known = sorted(t.name for t in outputs_of(compiled))
+            raise ProtocolError(f"unknown output {output.name!r}; this model has outputs {', '.join(known)}")
     wanted = {o.name for o in requested}
     try:
         if compiled.language is None:
@@ -124,6 +124,16 @@ def infer(compiled: CompiledNetwork, request: InferRequest, max_rows: int) -> li
     return answers
 
 
+def _has_output(compiled: CompiledNetwork, name: str) -> bool:
+    """name in outputs_of(compiled), without building the list (this is on every request's path)."""
+    if compiled.language is not None:
+        return name in ("probabilities", "logits")
+    if name == "output":
+        return True
+    index = name[6:] if name.startswith("trace_") else ""
+    return index.isdigit() and index == str(int(index)) and int(index) < len(compiled.network.layers)
+
+
 def classify(values: np.ndarray, k: int, labels: Any = None) -> np.ndarray:
     """The classification extension: each row's k largest values (at most all of them), largest first,
     ties in index order, as "value:index" or "value:index:label" strings; shape [batch, k]."""
@@ -140,7 +150,10 @@ def classify(values: np.ndarray, k: int, labels: Any = None) -> np.ndarray:
     return result
 
 
-def _one_input(inputs: tuple[InputTensor, ...], expected: list[TensorSpec]) -> InputTensor:
+def _one_input(inputs: tuple[InputTensor, ...], compiled: CompiledNetwork) -> InputTensor:
+    if len(inputs) == 1 and inputs[0].name in (("input",) if compiled.language is None else ("text", "token_ids")):
+        return inputs[0]
+    expected = inputs_of(compiled)
     names = ", ".join(f"{t.name!r}" for t in expected)
     if len(inputs) != 1:
         raise ProtocolError(f"expected exactly one input ({'one of ' if len(expected) > 1 else ''}{names}), got {len(inputs)}: {', '.join(repr(t.name) for t in inputs)}")
@@ -159,15 +172,13 @@ def _check_rows(tensor: InputTensor, max_rows: int) -> None:
 
 def _plain(compiled: CompiledNetwork, inputs: tuple[InputTensor, ...], wanted: set[str], max_rows: int) -> dict[str, np.ndarray]:
     network = compiled.network
-    tensor = _one_input(inputs, inputs_of(compiled))
+    tensor = _one_input(inputs, compiled)
     if tensor.datatype not in ("FP32", "FP64"):
         raise ProtocolError(f"input 'input': expected datatype FP32 or FP64, got {tensor.datatype}")
     if len(tensor.shape) != 2 or tensor.shape[1] != network.input_size:
         raise ProtocolError(f"input 'input': expected shape [batch, {network.input_size}], got {list(tensor.shape)}")
     _check_rows(tensor, max_rows)
-    x = tensor.data
-    if not np.isfinite(x).all():
-        raise ProtocolError("input 'input': expected finite numbers, got NaN or infinity")
+    x = tensor.data  # finite: JSON has no NaN or infinity, and tensors.py checks binary data
     if any(name.startswith("trace_") for name in wanted):
         trace = network.trace(x)
         values = {f"trace_{i}": step.activations for i, step in enumerate(trace)}
@@ -179,7 +190,7 @@ def _plain(compiled: CompiledNetwork, inputs: tuple[InputTensor, ...], wanted: s
 def _language(compiled: CompiledNetwork, inputs: tuple[InputTensor, ...], wanted: set[str], max_rows: int) -> dict[str, np.ndarray]:
     model = compiled.language
     assert model is not None
-    tensor = _one_input(inputs, inputs_of(compiled))
+    tensor = _one_input(inputs, compiled)
     if tensor.name == "text":
         if tensor.datatype != BYTES or len(tensor.shape) != 1:
             raise ProtocolError(f"input 'text': expected datatype BYTES and shape [batch] (one context per element), got {tensor.datatype} {list(tensor.shape)}")

@@ -12,27 +12,28 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, request
 
-from .. import catalog, metrics
+from .. import catalog
 from ..api.auth import evaluation
 from ..api.context import services
 from ..api.jsonio import InvalidJSON, dumps, parse_json
 from ..api.problems import Problem, register_error_renderer
 from ..api.requests import NAME_REGEX, raw_body
 from ..catalog import CompiledNetwork
-from . import models
-from .tensors import ProtocolError, encode_response, parse_request
+from . import lane, models
+from .tensors import ProtocolError, parse_request
 
 PREFIX = "/v2"
 EXTENSIONS = ["binary_tensor_data", "classification"]
-HEADER_LENGTH = "Inference-Header-Content-Length"
 _INDEX_PAGE = 500
 
 bp = Blueprint("oip", __name__, url_prefix=PREFIX)
 
 
 def install(app: Flask) -> None:
+    """Routes, error envelope and fast lane; call before fastlane.install."""
     app.register_blueprint(bp)
     register_error_renderer(app, lambda path: path == PREFIX or path.startswith(PREFIX + "/"), _error_response)
+    lane.install(app)
 
 
 def _error_response(problem: Problem) -> Response:
@@ -110,19 +111,13 @@ def infer(model: str, version: str | None = None) -> Response:
     revision, compiled = _model(name, version)
     _refuse_encoded_body()
     try:
-        parsed = parse_request(raw_body(), request.headers.get(HEADER_LENGTH))
+        parsed = parse_request(raw_body(), request.headers.get(lane.HEADER_LENGTH))
         outputs = models.infer(compiled, parsed, services().config.max_batch_rows)
     except ProtocolError as exc:
         raise _error(exc.message, exc.status) from None
-    body, header_length = encode_response(name, str(revision), parsed.id, outputs)
-    rows = int(parsed.inputs[0].shape[0])
-    if compiled.language is None:
-        metrics.count_forward(name, rows)
-    else:
-        metrics.count_language_request("oip_infer", name)
-    if header_length is None:
-        return Response(body, mimetype="application/json")
-    return Response(body, mimetype="application/octet-stream", headers={HEADER_LENGTH: str(header_length)})
+    answer = lane.infer_answer(name, revision, compiled, parsed, outputs)
+    answer.count()
+    return Response(answer.body, mimetype=answer.content_type, headers=dict(answer.headers))
 
 
 def _refuse_encoded_body() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..api.jsonio import InvalidJSON, dumps, parse_json
+from ..engine.network import all_finite
 
 # The datatypes this service reads and writes, and their little-endian numpy types.
 NUMERIC = {"FP32": np.dtype("<f4"), "FP64": np.dtype("<f8"), "INT64": np.dtype("<i8")}
@@ -204,7 +205,13 @@ def _binary_tensor(what: str, datatype: str, count: int, raw: memoryview | bytes
     dtype = NUMERIC[datatype]
     if len(raw) != count * dtype.itemsize:
         raise ProtocolError(f"{what}: shape holds {count} {datatype} elements ({count * dtype.itemsize} bytes), binary_data_size is {len(raw)}")
-    return np.frombuffer(raw, dtype=dtype).astype(dtype.newbyteorder("="), copy=False)
+    array = np.frombuffer(raw, dtype=dtype).astype(dtype.newbyteorder("="), copy=False)
+    if dtype.kind == "f":
+        with np.errstate(over="ignore", invalid="ignore"):  # all_finite's sum may overflow
+            finite = all_finite(array)
+        if not finite:
+            raise ProtocolError(f"{what}: expected finite numbers, got NaN or infinity")
+    return array
 
 
 def _flat(data: Any) -> list[Any]:

@@ -10,6 +10,7 @@ import io
 import json
 import time
 
+import numpy as np
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -394,3 +395,47 @@ def test_an_alarm_landing_while_the_lane_disarms_is_answered_503(paths, monkeypa
     assert response.status_code == 503 and response.headers["Retry-After"] == "1"
     assert response.get_json()["type"] == "urn:neuronhub:problem:deadline-exceeded"
     assert len(calls) >= 2 and deadline.remaining() is None
+
+
+OIP_INFER = "/v2/models/xor/infer"
+
+
+def _oip_binary(rows):
+    header = orjson.dumps({"inputs": [{"name": "input", "datatype": "FP64", "shape": [len(rows), 2], "parameters": {"binary_data_size": 16 * len(rows)}}],
+                           "parameters": {"binary_data_output": True}})
+    return header + np.array(rows, dtype="<f8").tobytes(), {"Inference-Header-Content-Length": str(len(header))}
+
+
+def test_open_inference_protocol_infer_is_answered_by_the_lane_exactly_as_flask_would(paths):
+    for body in ({"inputs": [{"name": "input", "datatype": "FP64", "shape": [4, 2], "data": [0, 0, 0, 1, 1, 0, 1, 1]}]},
+                 {"id": "x", "inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 2], "data": [[1, 0]]}],
+                  "outputs": [{"name": "trace_0"}, {"name": "output", "parameters": {"classification": 1}}]}):
+        response, by_lane = paths.post(OIP_INFER, orjson.dumps(body))
+        assert response.status_code == 200 and by_lane and response.mimetype == "application/json", body
+    data, headers = _oip_binary([[0, 1], [1, 1]])
+    response, by_lane = paths.post(OIP_INFER, data, content_type="application/octet-stream", headers=headers)
+    assert response.status_code == 200 and by_lane and response.mimetype == "application/octet-stream"
+    assert response.get_data()[int(response.headers["Inference-Header-Content-Length"]):] == np.array([1.0, 0.0], dtype="<f8").tobytes()
+
+
+@pytest.mark.parametrize("data, headers, status", [
+    (b'{"inputs": [{"name": "input", "datatype": "FP64", "shape": [1, 3], "data": [1, 2, 3]}]}', {}, 400),  # wrong shape
+    (b'{"inputs": [{"name": "x", "datatype": "FP64", "shape": [1, 2], "data": [1, 2]}]}', {}, 400),
+    (b'{"inputs": [NaN]}', {}, 400),
+    (b'{"inputs": [{"name": "input", "datatype": "FP64", "shape": [1, 2], "data": [1, 2]}]}', {"Inference-Header-Content-Length": "3"}, 400),
+    (b'{"inputs": [{"name": "input", "datatype": "FP64", "shape": [1, 2], "data": [1, 2]}]}', {"Content-Encoding": "gzip"}, 400),
+    (b'{"inputs": [{"name": "input", "datatype": "FP64", "shape": [5, 2], "data": [1, 2, 1, 2, 1, 2, 1, 2, 1, 2]}]}', {}, 400),  # rows
+])
+def test_open_inference_protocol_errors_are_handed_over_and_keep_their_envelope(paths, data, headers, status):
+    response, by_lane = paths.post(OIP_INFER, data, headers=headers)
+    assert response.status_code == status and not by_lane
+    assert response.mimetype == "application/json" and set(response.get_json()) == {"error"}
+
+
+def test_open_inference_protocol_lane_counts_like_the_route(paths):
+    labels = {"method": "POST", "route": "/v2/models/<model>/infer", "status": "200"}
+    before = _sample("neuronhub_http_requests_total", labels)
+    passes_before = _sample("neuronhub_forward_passes_total", {"network": "xor"})
+    paths.post(OIP_INFER, b'{"inputs": [{"name": "input", "datatype": "FP64", "shape": [1, 2], "data": [1, 2]}]}')
+    assert _sample("neuronhub_http_requests_total", labels) == before + 2  # once by the lane, once by Flask
+    assert _sample("neuronhub_forward_passes_total", {"network": "xor"}) == passes_before + 2

@@ -6,6 +6,10 @@ XOR = {"layers": [{"weights": [[1.0, 1.0], [1.0, 1.0]], "biases": [0.0, -1.0], "
                   {"weights": [[1.0, -2.0]], "biases": [0.0], "activation": "identity"}]}
 
 
+def _binary_header(values):
+    return ('{"inputs":[{"name":"input","datatype":"FP64","shape":[1,%d],"parameters":{"binary_data_size":%d}}]}' % (values, 8 * values)).encode()
+
+
 def _infer(client, body, **kwargs):
     return client.post("/v2/models/xor/infer", json=body, **kwargs)
 
@@ -58,6 +62,9 @@ def test_errors_keep_the_protocol_envelope(client):
          "Inference-Header-Content-Length: expected the byte length of the JSON header, 1..2, got '9'"),
         (client.post("/v2/models/xor/infer", data=b"", headers={"Content-Encoding": "gzip"}), 400,
          "Content-Encoding 'gzip' is not supported here; send the request uncompressed"),
+        (client.post("/v2/models/xor/infer", data=_binary_header(2) + np.array([1.0, np.nan], "<f8").tobytes(),
+                     headers={"Inference-Header-Content-Length": str(len(_binary_header(2)))}), 400,
+         "input 'input': expected finite numbers, got NaN or infinity"),
         (client.put("/v2/models/xor/infer"), 405, "PUT is not allowed here; allowed: OPTIONS, POST"),
         (client.get("/v2/elsewhere"), 404, "no such path; see /openapi.yaml for the routes this service has"),
         (client.post("/v2/repository/index", json={"ready": "yes"}), 400, 'expected an empty body or {"ready": true|false}'),
