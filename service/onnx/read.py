@@ -62,6 +62,15 @@ def parse(data: bytes) -> onnx.ModelProto:
 
 def read_network(data: bytes) -> ImportedNetwork:
     model = parse(data)
+    try:
+        return _read(model)
+    except (ValueError, TypeError, IndexError, KeyError) as exc:
+        if isinstance(exc, OnnxImportError):
+            raise
+        raise OnnxImportError("graph", f"cannot be read as a chain of dense layers: {type(exc).__name__}: {exc}") from None
+
+
+def _read(model: onnx.ModelProto) -> ImportedNetwork:
     graph = model.graph
     constants: dict[str, np.ndarray] = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
     inputs = [i for i in graph.input if i.name not in constants]
@@ -79,6 +88,11 @@ def read_network(data: bytes) -> ImportedNetwork:
     local_functions = {(f.domain, f.name) for f in model.functions}
     chain = _Chain(graph.node, constants, source.name, local_functions)
     layers = chain.read()
+    for i, layer in enumerate(layers):
+        for part, values in (("weights", layer.weights), ("biases", layer.biases)):
+            if values.dtype.kind not in "fiu" or not np.isfinite(values.astype(np.float64)).all():
+                raise OnnxImportError(f"layers[{i}].{part}", f"expected finite numbers, got {values.dtype} values with NaN or infinity"
+                                      if values.dtype.kind in "fiu" else f"expected numbers, got {values.dtype}")
     if chain.current != graph.output[0].name:
         raise OnnxImportError("graph.output", f"the output {graph.output[0].name!r} is not the end of the chain ({chain.current!r})")
     description = model.doc_string or graph.doc_string or f"imported from ONNX ({model.producer_name or 'unknown producer'})"
@@ -122,6 +136,8 @@ class _Chain:
         where = _where(i, node)
         if node.domain not in ("", "ai.onnx") or node.op_type not in ("Gemm", "MatMul"):
             raise OnnxImportError(where, f"expected a dense layer (Gemm or MatMul) for layer {layer}, got operator {_operator(node)}")
+        if len(node.input) < 2:
+            raise OnnxImportError(where, f"{node.op_type} needs an input and a weight matrix, got {len(node.input)} input(s)")
         if node.input[0] != self.current:
             raise OnnxImportError(where, f"expected the layer's input to be {self.current!r}, got {node.input[0]!r}")
         self.position += 1
@@ -168,8 +184,9 @@ class _Chain:
         where = _where(i, node)
         if node.domain in ("", "ai.onnx") and node.op_type in ("Gemm", "MatMul"):
             return "identity"
-        if node.input[0] != self.current:
-            raise OnnxImportError(where, f"expected operator {_operator(node)} to act on {self.current!r}, got {node.input[0]!r}")
+        if not node.input or node.input[0] != self.current:
+            got = repr(node.input[0]) if node.input else "no input"
+            raise OnnxImportError(where, f"expected operator {_operator(node)} to act on {self.current!r}, got {got}")
         activation = self._name_activation(i, node)
         self.current = self.nodes[self.position - 1][1].output[0]
         return activation

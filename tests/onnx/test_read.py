@@ -136,3 +136,18 @@ def test_language_export_is_refused_on_import():
     model = LanguageModel(words, rng.normal(size=(4, 1)), 2, network)
     with pytest.raises(OnnxImportError, match="expected float or double elements, got INT64"):
         read_network(export_bytes("lm", 1, CompiledNetwork(network, model)))
+
+
+def test_weights_that_are_not_finite_or_not_numbers_are_refused():
+    rng = np.random.default_rng(6)
+    weights = rng.normal(size=(2, 4)).astype(np.float32)
+    weights[1, 2] = np.nan
+    node = helper.make_node("Gemm", ["x", "w", "b"], ["y"], transB=1)
+    with pytest.raises(OnnxImportError) as error:
+        read_network(model_bytes([node], {"w": weights, "b": np.zeros(2, np.float32)}))
+    assert error.value.field == "layers[0].weights" and "NaN or infinity" in error.value.message
+    with pytest.raises(OnnxImportError, match="needs an input and a weight matrix"):
+        read_network(model_bytes([helper.make_node("MatMul", ["x"], ["y"])], {}))
+    with pytest.raises(OnnxImportError, match="to act on"):
+        read_network(model_bytes([helper.make_node("Gemm", ["x", "w"], ["h"], transB=1), helper.make_node("Relu", ["w"], ["y"])],
+                                 {"w": np.ones((2, 4), np.float32)}))
