@@ -3,6 +3,8 @@ forward/predict numbers in onnxruntime; an uploaded file is stored and answers f
 numbers onnxruntime gives for it; revisions, preconditions and limits as for JSON PUTs."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -10,7 +12,6 @@ import requests
 
 from tests.support.keyed_server import MAX_BODY, Running, admin_headers, language_network, plain_network, read_headers
 
-from .test_read import torch_style
 
 ONNX = {"Content-Type": "application/onnx"}
 
@@ -45,14 +46,14 @@ def test_language_export_equals_native_predict(server: Running):
 
 
 def test_import_answers_forward_as_onnxruntime_and_keeps_revisions(server: Running):
-    data, _ = torch_style(np.random.default_rng(7))
+    data = (Path(__file__).resolve().parent / "fixtures" / "torch_sequential.onnx").read_bytes()  # what torch.onnx.export wrote
     url = f"{server.url}/v1/networks/imported"
     created = requests.put(url, data=data, headers={**admin_headers(), **ONNX}, timeout=30)
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["layer_sizes"] == [4, 8, 3] and body["dtype"] == "float32" and [l["activation"] for l in body["layers"]] == ["relu", "softmax"]
     x = np.random.default_rng(8).normal(size=(6, 4)).astype(np.float32)
-    (expected,) = run(data, {"x": x})
+    (expected,) = run(data, {"input": x})
     native = np.array(server.post("/v1/networks/imported/forward", {"inputs": x.tolist()})["outputs"], dtype=np.float32)
     np.testing.assert_allclose(native, expected, rtol=1e-5, atol=1e-6)
     stale = requests.put(url, data=data, headers={**admin_headers(), **ONNX, "If-Match": '"7"'}, timeout=30)
