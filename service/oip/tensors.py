@@ -28,6 +28,8 @@ _REQUEST_PARAMETERS = frozenset({"binary_data_output"})
 _INPUT_KEYS = frozenset({"name", "shape", "datatype", "parameters", "data"})
 _OUTPUT_KEYS = frozenset({"name", "parameters"})
 _OUTPUT_PARAMETERS = frozenset({"binary_data", "classification"})
+_INPUT_PARAMETERS = frozenset({"binary_data_size"})
+_NUMBERS, _INTEGERS, _STRINGS = frozenset({int, float}), frozenset({int}), frozenset({str})
 
 
 class ProtocolError(Exception):
@@ -123,16 +125,18 @@ def parse_request(body: bytes, header_length: str | None) -> InferRequest:
 
 
 def _unknown(document: dict[str, Any], known: frozenset[str], what: str) -> None:
-    extra = sorted(set(document) - known)
+    extra = sorted(document.keys() - known)
     if extra:
         raise ProtocolError(f"{what}: unknown field {extra[0]!r}; expected only {', '.join(sorted(known))}")
 
 
 def _parameters(document: dict[str, Any], what: str, known: frozenset[str]) -> dict[str, Any]:
-    parameters = document.get("parameters", {})
+    parameters = document.get("parameters")
+    if parameters is None:
+        return {}
     if type(parameters) is not dict:
         raise ProtocolError(f"{what}: parameters: expected an object, got {_describe(parameters)}")
-    extra = sorted(set(parameters) - known)
+    extra = sorted(parameters.keys() - known)
     if extra:
         raise ProtocolError(f"{what}: parameter {extra[0]!r} is not supported here; supported: {', '.join(sorted(known))}")
     return parameters
@@ -169,7 +173,7 @@ def _input(index: int, raw: Any, reader: _BinaryReader) -> InputTensor:
     if datatype not in NUMERIC and datatype != BYTES:
         raise ProtocolError(f"{what}: datatype: expected one of {', '.join([*NUMERIC, BYTES])}, got {_describe(datatype)}")
     count = math.prod(shape)
-    parameters = _parameters(raw, what, frozenset({"binary_data_size"}))
+    parameters = _parameters(raw, what, _INPUT_PARAMETERS)
     if "binary_data_size" in parameters:
         size = parameters["binary_data_size"]
         if type(size) is not int or size < 0:
@@ -231,24 +235,30 @@ def _json_tensor(what: str, datatype: str, count: int, data: Any) -> np.ndarray:
     if len(values) != count:
         raise ProtocolError(f"{what}: shape holds {count} elements, data has {len(values)}")
     if datatype == BYTES:
-        bad = next((v for v in values if type(v) is not str), None)
-        if bad is not None:
+        if not set(map(type, values)) <= _STRINGS:
+            bad = next(v for v in values if type(v) is not str)
             raise ProtocolError(f"{what}: BYTES data: expected strings, got {_describe(bad)}")
         array = np.empty(count, dtype=object)
         array[:] = [v.encode("utf-8") for v in values]
         return array
     if datatype == "INT64":
-        bad = next((v for v in values if type(v) is not int), None)
-        if bad is not None:
+        if not set(map(type, values)) <= _INTEGERS:
+            bad = next(v for v in values if type(v) is not int)
             raise ProtocolError(f"{what}: INT64 data: expected whole numbers, got {_describe(bad)}")
         try:
             return np.array(values, dtype=np.int64)
         except OverflowError:
             raise ProtocolError(f"{what}: INT64 data: a number does not fit in 64 bits") from None
-    bad = next((v for v in values if type(v) is not float and type(v) is not int), None)
-    if bad is not None:
+    if not set(map(type, values)) <= _NUMBERS:
+        bad = next(v for v in values if type(v) is not float and type(v) is not int)
         raise ProtocolError(f"{what}: {datatype} data: expected numbers, got {_describe(bad)}")
-    return np.array(values, dtype=np.float64).astype(NUMERIC[datatype].newbyteorder("="), copy=False)
+    if datatype == "FP64":
+        return np.array(values, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        array = np.array(values, dtype=np.float32)
+    if not np.isfinite(array).all():
+        raise ProtocolError(f"{what}: FP32 data: a number does not fit in 32 bits (largest {float(np.finfo(np.float32).max):.6g})")
+    return array
 
 
 def _outputs(raw: Any) -> tuple[RequestedOutput, ...]:

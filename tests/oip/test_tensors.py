@@ -87,6 +87,7 @@ def test_responses_read_by_tritonclient_give_the_tensor_back(drawn, binary):
     (b'{"inputs": [{"name": "a", "datatype": "FP64", "shape": [1], "data": [1]}], "outputs": [{"name": "o", "parameters": {"classification": -1}}]}',
      None, "classification: expected a whole number of classes >= 0, got -1"),
     (b'[]', None, "expected an inference request (a JSON object), got a list"),
+    (b'{"inputs": [{"name": "a", "datatype": "FP32", "shape": [1], "data": [1e300]}]}', None, "FP32 data: a number does not fit in 32 bits"),
 ])
 def test_malformed_requests_say_what_was_expected(body, header, message):
     if header is not None:
