@@ -100,10 +100,26 @@ def test_readyz_is_503_until_the_database_answers_and_while_it_does_not(own_post
         try:
             assert_not_ready(requests.get(server.url + "/readyz"))
             assert requests.get(server.url + "/healthz").status_code == 200  # alive, just not ready
+            assert_oip_not_ready(server)
         finally:
             own_postgres.start()
         server.wait_until("/readyz", 200, timeout=15)
         assert requests.get(server.url + "/v1/neurons/after").status_code == 200
+        assert requests.get(server.url + "/v2/health/ready").json() == {"ready": True}
+
+
+def assert_oip_not_ready(server) -> None:
+    """The Open Inference Protocol's readiness says the same as /readyz, in its own envelope, to tritonclient too."""
+    import tritonclient.http as httpclient
+
+    response = requests.get(server.url + "/v2/health/ready")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    assert response.json() == {"error": "not ready: the database does not answer"}
+    client = httpclient.InferenceServerClient(server.url.removeprefix("http://"))
+    try:
+        assert client.is_server_live() and not client.is_server_ready()
+    finally:
+        client.close()
 
 
 def assert_not_ready(response: requests.Response) -> None:
