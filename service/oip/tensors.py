@@ -222,7 +222,7 @@ def _flat(data: Any) -> list[Any]:
     """The elements of a JSON tensor, row-major: Triton takes nested lists as well as a flat one."""
     if type(data) is not list:
         return [data]
-    if not any(type(v) is list for v in data):
+    if list not in set(map(type, data)):
         return data
     flat: list[Any] = []
     for v in data:
