@@ -7,6 +7,7 @@ protocol's validation errors are 400; the native API's 422 becomes 400 here.
 """
 from __future__ import annotations
 
+import zlib
 from importlib.metadata import version as package_version
 from typing import Any
 
@@ -109,9 +110,8 @@ def model_config(model: str, version: str | None = None) -> Response:
 def infer(model: str, version: str | None = None) -> Response:
     name = model
     revision, compiled = _model(name, version)
-    _refuse_encoded_body()
     try:
-        parsed = parse_request(raw_body(), request.headers.get(lane.HEADER_LENGTH))
+        parsed = parse_request(_request_body(), request.headers.get(lane.HEADER_LENGTH))
         outputs = models.infer(compiled, parsed, services().config.max_batch_rows)
     except ProtocolError as exc:
         raise _error(exc.message, exc.status) from None
@@ -120,10 +120,30 @@ def infer(model: str, version: str | None = None) -> Response:
     return Response(answer.body, mimetype=answer.content_type, headers=dict(answer.headers))
 
 
-def _refuse_encoded_body() -> None:
+def _request_body() -> bytes:
+    """The body, decompressed when Content-Encoding is gzip or deflate (tritonclient's
+    request_compression_algorithm); the decompressed body too must be within NEURONHUB_MAX_BODY_BYTES."""
+    raw = raw_body()
     encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
-    if encoding not in ("", "identity"):
-        raise _error(f"Content-Encoding {encoding!r} is not supported here; send the request uncompressed")
+    if encoding in ("", "identity"):
+        return raw
+    if encoding not in _DECOMPRESSORS:
+        raise _error(f"Content-Encoding {encoding!r} is not supported here; expected gzip, deflate or none")
+    limit = services().config.max_body_bytes
+    decompressor = zlib.decompressobj(_DECOMPRESSORS[encoding])
+    try:
+        body = decompressor.decompress(raw, limit + 1)
+    except zlib.error as exc:
+        raise _error(f"the body is not valid {encoding} data: {exc}") from None
+    if len(body) > limit or decompressor.unconsumed_tail:
+        raise Problem(413, "payload-too-large", "Request Entity Too Large",
+                      f"the decompressed body is larger than {limit} bytes (NEURONHUB_MAX_BODY_BYTES)")
+    if not decompressor.eof:
+        raise _error(f"the body is not valid {encoding} data: it ends before the compressed stream does")
+    return body
+
+
+_DECOMPRESSORS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}  # deflate: the zlib format, as HTTP means it
 
 
 @bp.post("/repository/index")

@@ -423,7 +423,7 @@ def test_open_inference_protocol_infer_is_answered_by_the_lane_exactly_as_flask_
     (b'{"inputs": [{"name": "x", "datatype": "FP64", "shape": [1, 2], "data": [1, 2]}]}', {}, 400),
     (b'{"inputs": [NaN]}', {}, 400),
     (b'{"inputs": [{"name": "input", "datatype": "FP64", "shape": [1, 2], "data": [1, 2]}]}', {"Inference-Header-Content-Length": "3"}, 400),
-    (b'{"inputs": [{"name": "input", "datatype": "FP64", "shape": [1, 2], "data": [1, 2]}]}', {"Content-Encoding": "gzip"}, 400),
+    (b'{"inputs": [{"name": "input", "datatype": "FP64", "shape": [1, 2], "data": [1, 2]}]}', {"Content-Encoding": "gzip"}, 400),  # not gzip data
     (b'{"inputs": [{"name": "input", "datatype": "FP64", "shape": [5, 2], "data": [1, 2, 1, 2, 1, 2, 1, 2, 1, 2]}]}', {}, 400),  # rows
 ])
 def test_open_inference_protocol_errors_are_handed_over_and_keep_their_envelope(paths, data, headers, status):

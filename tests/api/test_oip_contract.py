@@ -1,5 +1,8 @@
 """The /v2 routes through the contract-checking client: every answer, errors included, is one
 openapi.yaml documents (the Open Inference Protocol's JSON and its {"error": ...} envelope)."""
+import gzip
+import zlib
+
 import numpy as np
 
 XOR = {"layers": [{"weights": [[1.0, 1.0], [1.0, 1.0]], "biases": [0.0, -1.0], "activation": "relu"},
@@ -60,8 +63,12 @@ def test_errors_keep_the_protocol_envelope(client):
          "the inference request: parameter 'sequence_id' is not supported here; supported: binary_data_output"),
         (client.post("/v2/models/xor/infer", data=b"{}", headers={"Inference-Header-Content-Length": "9"}), 400,
          "Inference-Header-Content-Length: expected the byte length of the JSON header, 1..2, got '9'"),
-        (client.post("/v2/models/xor/infer", data=b"", headers={"Content-Encoding": "gzip"}), 400,
-         "Content-Encoding 'gzip' is not supported here; send the request uncompressed"),
+        (client.post("/v2/models/xor/infer", data=b"", headers={"Content-Encoding": "br"}), 400,
+         "Content-Encoding 'br' is not supported here; expected gzip, deflate or none"),
+        (client.post("/v2/models/xor/infer", data=b"not gzip", headers={"Content-Encoding": "gzip"}), 400,
+         "the body is not valid gzip data: Error -3 while decompressing data: incorrect header check"),
+        (client.post("/v2/models/xor/infer", data=zlib.compress(b'{"inputs": []}')[:-6], headers={"Content-Encoding": "deflate"}), 400,
+         "the body is not valid deflate data: it ends before the compressed stream does"),
         (client.post("/v2/models/xor/infer", data=_binary_header(2) + np.array([1.0, np.nan], "<f8").tobytes(),
                      headers={"Inference-Header-Content-Length": str(len(_binary_header(2)))}), 400,
          "input 'input': expected finite numbers, got NaN or infinity"),
@@ -72,6 +79,19 @@ def test_errors_keep_the_protocol_envelope(client):
     for response, status, error in cases:
         assert (response.status_code, response.json) == (status, {"error": error})
         assert response.mimetype == "application/json"
+
+
+def test_compressed_requests_as_tritonclient_sends_them(client, config):
+    client.put("/v1/networks/xor", json=XOR)
+    body = b'{"inputs": [{"name": "input", "datatype": "FP64", "shape": [2, 2], "data": [0, 1, 1, 1]}]}'
+    for encoding, data in (("gzip", gzip.compress(body)), ("deflate", zlib.compress(body))):
+        response = client.post("/v2/models/xor/infer", data=data, headers={"Content-Encoding": encoding})
+        assert response.json["outputs"][0]["data"] == [1.0, 0.0], encoding
+    bomb = gzip.compress(b" " * (config.max_body_bytes + 1))  # small compressed, over the limit decompressed
+    assert len(bomb) < config.max_body_bytes
+    response = client.post("/v2/models/xor/infer", data=bomb, headers={"Content-Encoding": "gzip"})
+    assert response.status_code == 413
+    assert response.json == {"error": f"the decompressed body is larger than {config.max_body_bytes} bytes (NEURONHUB_MAX_BODY_BYTES)"}
 
 
 def test_body_over_the_limit(client, config):

@@ -221,3 +221,13 @@ def test_protocol_envelope_for_http_errors(server):
     assert rows.status_code == 400 and f"at most {MAX_ROWS} rows" in rows.json()["error"]
     native = requests.get(server.url + "/v1/networks/missing", headers=keyed(), timeout=10)
     assert native.status_code == 404 and native.headers["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("algorithm", ["gzip", "deflate"])
+def test_compressed_requests(triton, server, algorithm):
+    x = np.random.default_rng(10).normal(size=(3, 3))
+    tensor = httpclient.InferInput("input", [3, 3], "FP64")
+    tensor.set_data_from_numpy(x, binary_data=True)
+    result = triton.infer("plain", [tensor], headers=keyed(), request_compression_algorithm=algorithm,
+                          response_compression_algorithm=algorithm)  # the answer may come uncompressed: it does
+    np.testing.assert_array_equal(result.as_numpy("output"), np.array(native_forward(server, "plain", x)["outputs"]))
