@@ -7,6 +7,9 @@ ever seen in training and the vocabulary is counted on the training part only.
 """
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import math
 import time
 from dataclasses import asdict, dataclass, fields
@@ -40,6 +43,11 @@ __all__ = [
     "TrainingSettings",
     "TrainingReport",
     "TrainingCancelled",
+    "TrainingRun",
+    "Diverged",
+    "CheckpointMismatch",
+    "training_warnings",
+    "training_compute",
     "Corpus",
     "prepare_corpus",
     "train",
@@ -491,23 +499,44 @@ def check_trainable(texts: str | Sequence[str], settings: TrainingSettings) -> t
 # --- the loop ----------------------------------------------------------------------------------------
 
 
+def training_compute(corpus: Corpus, n_params: int, settings: TrainingSettings) -> int:
+    """A job's estimated compute: steps x parameters x examples per batch."""
+    n_train = corpus.split
+    return total_steps(settings, n_train) * n_params * min(settings.batch_size, n_train)
+
+
 def total_steps(settings: TrainingSettings, n_train: int) -> int:
     """settings.steps, or as many steps as settings.epochs passes over n_train examples take."""
     return settings.steps or max(1, math.ceil(settings.epochs * n_train / settings.batch_size))
 
 
-def minibatches(rng: np.random.Generator, n_train: int, batch_size: int) -> Iterator[np.ndarray]:
+class Minibatches:
     """Example indices, batch after batch, without end: each epoch in a fresh random order; a batch
-    that runs past the end of an epoch is completed from the next one."""
-    order, position = rng.permutation(n_train), 0
-    while True:
-        batch = order[position : position + batch_size]
-        position += len(batch)
-        while len(batch) < min(batch_size, n_train):  # the epoch ran out: continue in a new order
-            order, position = rng.permutation(n_train), 0
-            more = order[: batch_size - len(batch)]
-            batch, position = np.concatenate([batch, more]), len(more)
-        yield batch
+    that runs past the end of an epoch is completed from the next one. Its position (order, position)
+    is part of a checkpoint, so a resumed run draws the very same batches."""
+
+    def __init__(self, rng: np.random.Generator, n_train: int, batch_size: int) -> None:
+        self.rng, self.n_train, self.batch_size = rng, n_train, batch_size
+        self.order: np.ndarray | None = None  # drawn at the first batch, as a generator would
+        self.position = 0
+
+    def __iter__(self) -> "Minibatches":
+        return self
+
+    def __next__(self) -> np.ndarray:
+        if self.order is None:
+            self.order, self.position = self.rng.permutation(self.n_train), 0
+        batch = self.order[self.position : self.position + self.batch_size]
+        self.position += len(batch)
+        while len(batch) < min(self.batch_size, self.n_train):  # the epoch ran out: continue in a new order
+            self.order, self.position = self.rng.permutation(self.n_train), 0
+            more = self.order[: self.batch_size - len(batch)]
+            batch, self.position = np.concatenate([batch, more]), len(more)
+        return batch
+
+
+def minibatches(rng: np.random.Generator, n_train: int, batch_size: int) -> Iterator[np.ndarray]:
+    return Minibatches(rng, n_train, batch_size)
 
 
 def train(
@@ -533,73 +562,221 @@ def train_corpus(
 ) -> tuple[LanguageModel, TrainingReport]:
     """train() on a corpus check_trainable has already prepared (and counted the parameters for)."""
     started = time.perf_counter() if started is None else started
-    V = len(corpus.vocabulary)
-    train_contexts, train_targets = corpus.training
-    n_train = len(train_targets)
-    total = total_steps(settings, n_train)
-
-    rng = np.random.Generator(np.random.PCG64(settings.seed))
-    params = init_parameters(settings, V, np.bincount(train_targets, minlength=V).astype(np.float64), rng)
-    optimiser = Adam(params.arrays(), params.decays(), settings)
-
-    history: list[tuple[int, float]] = []
-    history_every = max(1, math.ceil(total / HISTORY_POINTS))
-    progress_sum = history_sum = 0.0
-    batches = minibatches(rng, n_train, settings.batch_size)
-    for step in range(1, total + 1):
+    run = TrainingRun(corpus, n_params, settings)
+    progress_sum = 0.0
+    while not run.done:
         if should_stop is not None and should_stop():
-            raise TrainingCancelled(step - 1)
-        batch = next(batches)  # drawn now, between the previous step's dropout draws and this one's
-        # a diverging run turns logits into inf; the loss check below reports it instead of numpy warnings
-        with np.errstate(over="ignore", invalid="ignore"):
-            loss, grads = loss_and_gradients(params, train_contexts[batch], train_targets[batch], settings.dropout, rng)
-            if not math.isfinite(loss):
-                raise NonFiniteResult("settings.learning_rate", f"training diverged at step {step}: the loss is not finite; lower the learning rate")
-            optimiser.step(grads, cosine_learning_rate(settings, step - 1, total))
-        progress_sum += loss
-        history_sum += loss
-        if step % history_every == 0 or step == total:
-            history.append((step, history_sum / (step - (history[-1][0] if history else 0))))
-            history_sum = 0.0
-        if step % settings.progress_every == 0 or step == total:
+            raise TrainingCancelled(run.step)
+        progress_sum += run.advance()
+        step = run.step
+        if step % settings.progress_every == 0 or step == run.total:
             window = step % settings.progress_every or settings.progress_every
             if on_progress is not None:
-                on_progress(step, total, progress_sum / window)
+                on_progress(step, run.total, progress_sum / window)
             progress_sum = 0.0
+    return run.finish(time.perf_counter() - started)
 
-    for array in params.arrays():
-        if not np.isfinite(array).all():
-            raise NonFiniteResult("settings.learning_rate", "training left weights that are not finite; lower the learning rate")
-    model = to_language_model(params, corpus.vocabulary, settings)
-    sample = evenly_spaced(n_train, TRAIN_LOSS_SAMPLE)
-    train_loss = mean_nll(model, train_contexts[sample], train_targets[sample])
-    report: dict[str, Any] = dict(
-        validation_loss=None, validation_perplexity=None, unigram_perplexity=None, bigram_perplexity=None, validation_unknown_rate=None
-    )
-    val_contexts, val_targets = corpus.validation
-    if len(val_targets):
-        validation_loss = mean_nll(model, val_contexts, val_targets)
-        pad = corpus.vocabulary.pad_id
-        unigram = UnigramBaseline.fit(train_targets, V, pad)
-        bigram = BigramBaseline.fit(train_contexts[:, -1], train_targets, V, pad)
-        report.update(
-            validation_loss=validation_loss,
-            validation_perplexity=math.exp(min(validation_loss, 700.0)),
-            unigram_perplexity=unigram.perplexity(val_targets),
-            bigram_perplexity=bigram.perplexity(val_contexts[:, -1], val_targets),
-            validation_unknown_rate=float(corpus.unknown[corpus.split :].mean()),
+
+class TrainingRun:
+    """One training, a step at a time, whose whole state can be saved (checkpoint()) and taken up again
+    (resume()) so that the resumed run ends with the very same bits as one never interrupted."""
+
+    def __init__(self, corpus: Corpus, n_params: int, settings: TrainingSettings) -> None:
+        self.corpus, self.n_params, self.settings = corpus, n_params, settings
+        V = len(corpus.vocabulary)
+        self.train_contexts, self.train_targets = corpus.training
+        n_train = len(self.train_targets)
+        self.total = total_steps(settings, n_train)
+        self.rng = np.random.Generator(np.random.PCG64(settings.seed))
+        self.params = init_parameters(settings, V, np.bincount(self.train_targets, minlength=V).astype(np.float64), self.rng)
+        self.optimiser = Adam(self.params.arrays(), self.params.decays(), settings)
+        self.batches = Minibatches(self.rng, n_train, settings.batch_size)
+        self.step = 0
+        self.history: list[tuple[int, float]] = []
+        self.history_every = max(1, math.ceil(self.total / HISTORY_POINTS))
+        self.history_sum = 0.0
+        self.first_loss: float | None = None
+        self.seconds = 0.0  # training time of earlier attempts, carried by checkpoints
+        self.fingerprint = corpus_fingerprint(corpus, settings)
+
+    @property
+    def done(self) -> bool:
+        return self.step >= self.total
+
+    @property
+    def tokens_per_step(self) -> int:
+        return min(self.settings.batch_size, len(self.train_targets))
+
+    def advance(self) -> float:
+        """Take one step; its minibatch loss. Raises Diverged when the loss is not finite or far above its start."""
+        step = self.step + 1
+        batch = next(self.batches)  # drawn now, between the previous step's dropout draws and this one's
+        # a diverging run turns logits into inf; the loss check below reports it instead of numpy warnings
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss, grads = loss_and_gradients(self.params, self.train_contexts[batch], self.train_targets[batch], self.settings.dropout, self.rng)
+            if self.first_loss is None and math.isfinite(loss):
+                self.first_loss = loss
+            if not math.isfinite(loss) or loss > diverged_above(self.first_loss or 0.0, len(self.corpus.vocabulary)):
+                raise Diverged(step, loss)
+            self.optimiser.step(grads, cosine_learning_rate(self.settings, step - 1, self.total))
+        self.step = step
+        self.history_sum += loss
+        if step % self.history_every == 0 or step == self.total:
+            self.history.append((step, self.history_sum / (step - (self.history[-1][0] if self.history else 0))))
+            self.history_sum = 0.0
+        return loss
+
+    def validation_loss(self, sample: bool = False) -> float | None:
+        """Mean negative log-likelihood of the validation split under the current weights (None without
+        one); with sample, on at most TRAIN_LOSS_SAMPLE evenly spaced examples (a progress report)."""
+        val_contexts, val_targets = self.corpus.validation
+        if not len(val_targets):
+            return None
+        if sample:
+            rows = evenly_spaced(len(val_targets), TRAIN_LOSS_SAMPLE)
+            val_contexts, val_targets = val_contexts[rows], val_targets[rows]
+        with np.errstate(over="ignore", invalid="ignore"):
+            return mean_nll(to_language_model(self.params, self.corpus.vocabulary, self.settings), val_contexts, val_targets)
+
+    def finish(self, seconds: float) -> tuple[LanguageModel, TrainingReport]:
+        """The trained model and its report, once done; `seconds` is this attempt's time."""
+        corpus, settings, params = self.corpus, self.settings, self.params
+        for array in params.arrays():
+            if not np.isfinite(array).all():
+                raise NonFiniteResult("settings.learning_rate", "training left weights that are not finite; lower the learning rate")
+        V = len(corpus.vocabulary)
+        train_contexts, train_targets = self.train_contexts, self.train_targets
+        n_train = len(train_targets)
+        model = to_language_model(params, corpus.vocabulary, settings)
+        sample = evenly_spaced(n_train, TRAIN_LOSS_SAMPLE)
+        train_loss = mean_nll(model, train_contexts[sample], train_targets[sample])
+        report: dict[str, Any] = dict(
+            validation_loss=None, validation_perplexity=None, unigram_perplexity=None, bigram_perplexity=None, validation_unknown_rate=None
         )
-    return model, TrainingReport(
-        train_loss=train_loss,
-        train_perplexity=math.exp(min(train_loss, 700.0)),
-        steps=total,
-        epochs=total * min(settings.batch_size, n_train) / n_train,
-        seconds=time.perf_counter() - started,
-        vocabulary_size=V,
-        parameter_count=n_params,
-        training_tokens=n_train,
-        validation_tokens=len(val_targets),
-        loss_history=history,
-        settings=settings,
-        **report,
-    )
+        val_contexts, val_targets = corpus.validation
+        if len(val_targets):
+            validation_loss = mean_nll(model, val_contexts, val_targets)
+            pad = corpus.vocabulary.pad_id
+            unigram = UnigramBaseline.fit(train_targets, V, pad)
+            bigram = BigramBaseline.fit(train_contexts[:, -1], train_targets, V, pad)
+            report.update(
+                validation_loss=validation_loss,
+                validation_perplexity=math.exp(min(validation_loss, 700.0)),
+                unigram_perplexity=unigram.perplexity(val_targets),
+                bigram_perplexity=bigram.perplexity(val_contexts[:, -1], val_targets),
+                validation_unknown_rate=float(corpus.unknown[corpus.split :].mean()),
+            )
+        return model, TrainingReport(
+            train_loss=train_loss,
+            train_perplexity=math.exp(min(train_loss, 700.0)),
+            steps=self.total,
+            epochs=self.total * min(settings.batch_size, n_train) / n_train,
+            seconds=self.seconds + seconds,
+            vocabulary_size=V,
+            parameter_count=self.n_params,
+            training_tokens=n_train,
+            validation_tokens=len(val_targets),
+            loss_history=self.history,
+            settings=settings,
+            **report,
+        )
+
+    # --- checkpoints -----------------------------------------------------------------------------
+
+    def checkpoint(self, seconds: float = 0.0) -> bytes:
+        """Everything resume() needs, as .npz bytes: parameters, Adam's moments and step count, the random
+        generator's state, the batch order and position, the step, the loss history, the fingerprint.
+        `seconds`: training time of this attempt so far, added to that of earlier ones."""
+        meta = {
+            "fingerprint": self.fingerprint,
+            "step": self.step,
+            "adam_t": self.optimiser.t,
+            "rng": self.rng.bit_generator.state,
+            "position": self.batches.position,
+            "history": [[s, l] for s, l in self.history],
+            "history_sum": self.history_sum,
+            "first_loss": self.first_loss,
+            "seconds": self.seconds + seconds,
+        }
+        arrays: dict[str, np.ndarray] = {"meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
+        for i, (p, m, v) in enumerate(zip(self.optimiser.arrays, self.optimiser.m, self.optimiser.v)):
+            arrays[f"p{i}"], arrays[f"m{i}"], arrays[f"v{i}"] = p, m, v
+        if self.batches.order is not None:
+            arrays["order"] = self.batches.order
+        buffer = io.BytesIO()
+        np.savez(buffer, allow_pickle=False, **arrays)
+        return buffer.getvalue()
+
+    @classmethod
+    def resume(cls, corpus: Corpus, n_params: int, settings: TrainingSettings, checkpoint: bytes) -> "TrainingRun":
+        """A run taken up from checkpoint() bytes. Raises CheckpointMismatch when they belong to another
+        corpus or other settings."""
+        run = cls(corpus, n_params, settings)
+        with np.load(io.BytesIO(checkpoint), allow_pickle=False) as saved:
+            meta = json.loads(saved["meta"].tobytes())
+            if meta["fingerprint"] != run.fingerprint:
+                raise CheckpointMismatch("the checkpoint belongs to another corpus or other settings")
+            for i, (p, m, v) in enumerate(zip(run.optimiser.arrays, run.optimiser.m, run.optimiser.v)):
+                p[...], m[...], v[...] = saved[f"p{i}"], saved[f"m{i}"], saved[f"v{i}"]  # in place: Parameters shares them
+            run.batches.order = saved["order"] if "order" in saved else None
+        run.optimiser.t = meta["adam_t"]
+        run.rng.bit_generator.state = meta["rng"]
+        run.batches.position = meta["position"]
+        run.step = meta["step"]
+        run.history = [(int(s), float(l)) for s, l in meta["history"]]
+        run.history_sum = meta["history_sum"]
+        run.first_loss = meta["first_loss"]
+        run.seconds = meta["seconds"]
+        return run
+
+
+class CheckpointMismatch(Exception):
+    """A checkpoint that does not belong to the corpus and settings it was offered for."""
+
+
+class Diverged(NonFiniteResult):
+    """The loss is not finite, or rose far above where it started."""
+
+    def __init__(self, step: int, loss: float) -> None:
+        super().__init__("settings.learning_rate", f"diverged at step {step} (loss {loss:.6g}); lower the learning rate")
+        self.step, self.loss = step, loss
+
+
+DIVERGENCE_FACTOR = 4.0
+
+
+def diverged_above(first_loss: float, vocabulary_size: int) -> float:
+    """The loss beyond which a run counts as diverged: DIVERGENCE_FACTOR times its first loss plus log V
+    (the loss of a uniform guess), which no working run comes near: it starts at the unigram loss."""
+    return DIVERGENCE_FACTOR * first_loss + math.log(vocabulary_size)
+
+
+def corpus_fingerprint(corpus: Corpus, settings: TrainingSettings) -> str:
+    """SHA-256 of the prepared corpus (vocabulary, examples, split) and the settings."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(settings.as_dict(), sort_keys=True).encode())
+    digest.update(json.dumps(corpus.vocabulary.words).encode())
+    for array in (corpus.contexts, corpus.targets, corpus.unknown):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    digest.update(str(corpus.split).encode())
+    return digest.hexdigest()
+
+
+UNKNOWN_WORDS_WARNING = 0.2  # a validation text with more unknown words than this gets a warning
+
+
+def training_warnings(report: TrainingReport) -> list[str]:
+    """What a person should know about a model that trained without error but may not be useful,
+    each a sentence saying what to do."""
+    warnings = []
+    settings = report.settings
+    unknown = report.validation_unknown_rate
+    if unknown is not None and unknown > UNKNOWN_WORDS_WARNING:
+        fix = "give more text or set min_count 1" if settings.min_count > 1 else "give more text, or text that repeats its words more"
+        warnings.append(f"too little text for min_count {settings.min_count}: {unknown:.0%} of validation words are unknown; {fix}")
+    if report.validation_perplexity is not None and report.bigram_perplexity is not None and report.validation_perplexity > report.bigram_perplexity:
+        warnings.append(
+            f"the model is worse than a bigram count on its validation text (perplexity {report.validation_perplexity:.4g} against "
+            f"{report.bigram_perplexity:.4g}); give more text, or try more steps or a smaller model"
+        )
+    return warnings
