@@ -9,7 +9,8 @@ ensure_venv() {
   fi
   [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
   local stamp="$venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)${extras:+-$extras}"
-  if [ ! -e "$stamp" ]; then
+  # a virtualenv with the test extras has everything the service needs too
+  if [ ! -e "$stamp" ] && { [ -n "$extras" ] || [ ! -e "$stamp-test" ]; }; then
     "$venv/bin/python" -m pip install --quiet --upgrade pip
     "$venv/bin/python" -m pip install --quiet -e ".${extras:+[$extras]}"
     if [ "$extras" = test ]; then "$venv/bin/python" -m pip install --quiet -e sdk; fi

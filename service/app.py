@@ -14,7 +14,6 @@ from .api.problems import Problem, problem_response, register_error_handlers
 from .api.request_ids import request_id
 from .catalog import CompiledCache
 from .config import Config
-from .jobs import TrainingRunner, fail_abandoned_jobs
 from .oip import routes as oip
 from .store import Store, StoreUnavailable
 
@@ -29,7 +28,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     store = Store(config.database_url, connect_retry_seconds=config.connect_retry_seconds,
                   postgres_change_notify=config.postgres_change_notify)
-    app.extensions["neuronhub"] = Services(config, store, CompiledCache(store, config.cache_size), TrainingRunner(store))
+    app.extensions["neuronhub"] = Services(config, store, CompiledCache(store, config.cache_size))
 
     register_error_handlers(app)
 
@@ -75,7 +74,6 @@ def create_app(config: Config | None = None) -> Flask:
 
     try:
         store.ensure_schema()
-        fail_abandoned_jobs(store)
         if config.seed_demo:
             demo.seed(store)
     except StoreUnavailable as exc:

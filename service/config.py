@@ -36,6 +36,14 @@ class Config:
     max_requests: int = field(default=10000, metadata={"doc": "requests after which a worker is replaced (0: never)"})
     max_requests_jitter: int = field(default=1000, metadata={"doc": "random extra requests per worker before replacement, so workers do not restart together"})
     request_timeout: int = field(default=30, metadata={"doc": "seconds a request may run before it is answered 503 deadline-exceeded (0: no deadline); must be below NEURONHUB_WORKER_TIMEOUT"})
+    # training jobs (docs/jobs.md): web processes enqueue, `neuronhub-worker` processes train
+    training_workers: int = field(default=1, metadata={"doc": "training worker processes ./scripts/serve starts beside gunicorn (0: none; run `neuronhub-worker` elsewhere). Distinct from NEURONHUB_WORKERS, the gunicorn worker count"})
+    job_lease_seconds: float = field(default=30.0, metadata={"doc": "seconds a worker's hold on a job lasts without renewal; a job whose worker was lost for this long is taken up by another worker"})
+    checkpoint_seconds: float = field(default=30.0, metadata={"doc": "seconds between checkpoints of a running job (it resumes from the last one)"})
+    job_time_limit: float = field(default=3600.0, metadata={"doc": "seconds of training after which a job is stopped and fails"})
+    max_active_jobs_per_key: int = field(default=4, metadata={"doc": "most queued or running training jobs per API key (per client address when keys are off); 429 above"})
+    training_compute_budget: int = field(default=10_000_000_000_000, metadata={"doc": "largest estimated compute of one training job, steps x parameters x batch size (422 above; 1e13 is about an hour on one core)"})
+    training_priority: str = field(default="batch", metadata={"doc": "CPU priority of training workers: batch (SCHED_BATCH, nice 19), idle (SCHED_IDLE), nice (nice 19) or normal"})
     # access control and limits (docs/deploy.md)
     admin_keys: str = field(default="", repr=False, metadata={"doc": "comma-separated API keys that may write (PUT, DELETE, state-changing POST) and read; setting any key turns authentication on"})
     read_keys: str = field(default="", repr=False, metadata={"doc": "comma-separated API keys that may only read and evaluate"})
@@ -62,6 +70,10 @@ class Config:
                 f"{PREFIX}REQUEST_TIMEOUT ({self.request_timeout}) must be below {PREFIX}WORKER_TIMEOUT "
                 f"({self.worker_timeout}), so a slow request gets an answer before gunicorn kills its worker"
             )
+        if self.job_lease_seconds <= 0 or self.checkpoint_seconds <= 0 or self.job_time_limit <= 0:
+            raise ValueError(f"{PREFIX}JOB_LEASE_SECONDS, {PREFIX}CHECKPOINT_SECONDS and {PREFIX}JOB_TIME_LIMIT must be above 0")
+        if self.training_priority not in TRAINING_PRIORITIES:
+            raise ValueError(f"{PREFIX}TRAINING_PRIORITY: expected one of {', '.join(TRAINING_PRIORITIES)}, got {self.training_priority!r}")
         self.rate  # validates the format
         self.cors_origin_set
         if self.require_read_key and not self.auth_enabled:
@@ -102,6 +114,7 @@ class Config:
         return origins
 
 
+TRAINING_PRIORITIES = ("batch", "idle", "nice", "normal")
 _RATE = re.compile(r"(?P<count>\d+)\s*/\s*(?P<unit>s|sec|second|m|min|minute|h|hour)")
 _PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
@@ -128,6 +141,14 @@ def _parse(name: str, raw: str, kind: type) -> object:
         if value < 0:
             raise ValueError(f"{PREFIX}{name.upper()}: expected a whole number >= 0, got {value}")
         return value
+    if kind is float:
+        try:
+            number = float(raw)
+        except ValueError:
+            raise ValueError(f"{PREFIX}{name.upper()}: expected a number, got {raw!r}") from None
+        if not number >= 0 or number == float("inf"):
+            raise ValueError(f"{PREFIX}{name.upper()}: expected a finite number >= 0, got {raw!r}")
+        return number
     return raw
 
 

@@ -4,7 +4,7 @@ Code anywhere in the service counts with one line, for example::
 
     from service import metrics
     metrics.forward_passes.labels(network=name).inc()
-    metrics.training_jobs.labels(state="succeeded").inc()
+    metrics.count_forward(name, rows)
 
 Under gunicorn every worker is a separate process, so gunicorn.conf.py runs prometheus-client in
 multiprocess mode: it points PROMETHEUS_MULTIPROC_DIR at a fresh directory before any worker
@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
 from prometheus_client.exposition import choose_encoder
 
 MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
@@ -40,10 +40,6 @@ predictions = Counter(
     "neuronhub_predictions", "Input vectors evaluated (one prediction each), by kind (neuron, network) and name", ["kind", "name"],
 )
 neuron_evaluations = Counter("neuronhub_neuron_evaluations", "Neuron evaluation requests answered, by neuron", ["neuron"])
-training_jobs = Counter("neuronhub_training_jobs", "Training jobs that reached a state (queued, running, succeeded, failed)", ["state"])
-training_jobs_running = Gauge(
-    "neuronhub_training_jobs_running", "Training jobs running now in live worker processes", multiprocess_mode="livesum",
-)
 
 
 _CHILDREN: dict[tuple, Any] = {}
@@ -89,15 +85,51 @@ def multiprocess_mode() -> bool:
     return bool(os.environ.get(MULTIPROC_DIR_VARIABLE))
 
 
-def exposition(accept: str | None = None) -> tuple[bytes, str]:
+class JobsCollector:
+    """Training-job figures read from the store at each scrape, so that they are true across replicas
+    and worker machines: jobs by state (queued is the queue depth), live training workers, and the
+    durations of finished jobs (from start to end, by final state)."""
+
+    def __init__(self, store: Any, worker_liveness_seconds: float) -> None:
+        self._store = store
+        self._liveness = worker_liveness_seconds
+
+    def collect(self) -> Any:
+        from prometheus_client.core import GaugeMetricFamily, SummaryMetricFamily
+
+        by_state = GaugeMetricFamily("neuronhub_jobs", "Training jobs in the store by state (queued: the queue depth)", labels=["state"])
+        for state, count in self._store.count_jobs().items():
+            by_state.add_metric([state], count)
+        yield by_state
+        yield GaugeMetricFamily("neuronhub_training_workers", "Training workers with a recent heartbeat",
+                                value=self._store.live_workers(self._liveness))
+        durations = SummaryMetricFamily("neuronhub_job_duration_seconds", "Seconds from a job's start to its end, by final state",
+                                        labels=["state"])
+        for state, (count, total) in self._store.job_durations().items():
+            durations.add_metric([state], count_value=count, sum_value=total)
+        yield durations
+
+
+def exposition(accept: str | None = None, collectors: tuple[Any, ...] = ()) -> tuple[bytes, str]:
     """(body, content type) for all worker processes, in the format the scraper's Accept header asks
-    for: Prometheus text 0.0.4 by default, OpenMetrics or text 1.0.0 when asked."""
+    for: Prometheus text 0.0.4 by default, OpenMetrics or text 1.0.0 when asked. `collectors` add
+    figures read at scrape time (JobsCollector)."""
     encode, content_type = choose_encoder(accept or "")
+    registry = CollectorRegistry()
     if multiprocess_mode():
-        registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return encode(registry), content_type
-    return encode(REGISTRY), content_type
+    else:
+        registry.register(_Everything())
+    for collector in collectors:
+        registry.register(collector)
+    return encode(registry), content_type
+
+
+class _Everything:
+    """The default registry's metrics, as one collector of another registry."""
+
+    def collect(self) -> Any:
+        return REGISTRY.collect()
 
 
 def mark_process_dead(pid: int) -> None:

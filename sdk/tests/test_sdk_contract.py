@@ -127,6 +127,8 @@ def documented_success(operation_id: str) -> tuple[int, str | None, bytes]:
     else:
         first = next(iter(content["examples"].values()))
         example = (CONTRACT.resolve(first["$ref"].removeprefix("#"))[1] if "$ref" in first else first)["value"]
+    if isinstance(example, str) and "json" not in str(media_type):  # e.g. a text/event-stream, as sent
+        return int(status), media_type, example.encode()
     return int(status), media_type, json.dumps(example).encode()
 
 

@@ -170,8 +170,21 @@ def test_train_wait_and_predict(client: Client, name: str) -> None:
     job = client.networks.train(name, texts=SENTENCES, settings=SMALL, description="three sentences")
     assert job.state in ("queued", "running", "succeeded") and job.network == name
     assert job.settings is not None and job.settings.context_size == 2 and job.settings.learning_rate == 0.003  # defaults filled in
-    done = client.jobs.wait(job.id, timeout=60, poll_interval=0.1)
+    seen: list[int] = []
+    done = job.wait(timeout=60, poll_interval=0.1, on_progress=lambda j: seen.append(j.progress.step))
     assert done.state == "succeeded" and done.error is None, done.error
+    assert seen == sorted(seen) and seen[-1] == 200 and done.attempts == 1
+    # three sentences are too little text: a bigram count predicts them better, and the job says so
+    assert done.result is not None and done.result.validation_perplexity is not None and done.result.bigram_perplexity is not None
+    assert done.result.validation_perplexity > done.result.bigram_perplexity
+    assert done.warnings == (f"the model is worse than a bigram count on its validation text (perplexity "
+                             f"{done.result.validation_perplexity:.4g} against {done.result.bigram_perplexity:.4g}); "
+                             "give more text, or try more steps or a smaller model",)
+    assert [j.id for j in client.jobs.list(network=name).items] == [job.id]
+    followed = list(client.jobs.events(job.id))
+    assert len(followed) == 1 and followed[0].state == "succeeded" and followed[0] == done  # ended: its end event only
+    with pytest.raises(ConflictError, match="already ended"):
+        done.cancel()
     assert done.progress.step == done.progress.total_steps == 200 and done.finished_at is not None
     assert done.result is not None and (done.result.network, done.result.revision, done.result.steps) == (name, 1, 200)
     assert done.result.validation_perplexity is not None and done.result.unigram_perplexity is not None

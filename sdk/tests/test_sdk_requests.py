@@ -13,7 +13,7 @@ from sdk_samples import (BASE, CONTEXT_A, JOB_ID, NETWORK_JSON, NEURON_JSON, QUE
                          SUCCEEDED_JOB_JSON, TIMESTAMP, TINY_JSON, TINY_LANGUAGE, XOR_LAYERS)
 
 import neuronhub._jobs
-from neuronhub import (Client, ContextReading, Evaluation, ForwardResult, GeneratedWord, Generation, HealthStatus, Job, JobError,
+from neuronhub import (Client, ConflictError, ContextReading, Evaluation, ForwardResult, GeneratedWord, Generation, HealthStatus, Job, JobError,
                        JobProgress, JobTimeoutError, Layer, LayerDefinition, LayerTrace, Network, NetworkDefinition, Neuron,
                        NeuronDefinition, NeuronSummary, Page, Prediction, Score, Tokenization, TrainingSettings, WordProbability)
 from tests.contract.openapi_contract import Contract
@@ -50,12 +50,12 @@ def test_no_api_key_no_authorization_header(mocked: responses.RequestsMock) -> N
 
 def test_health_ready_openapi_and_metrics(client: Client, mocked: responses.RequestsMock) -> None:
     mocked.get(f"{BASE}/healthz", json={"status": "ok"})
-    mocked.get(f"{BASE}/readyz", json={"status": "ready"})
+    mocked.get(f"{BASE}/readyz", json={"status": "ready", "workers": 2})
     mocked.get(f"{BASE}/openapi.json", json={"openapi": "3.1.0", "info": {}, "paths": {}})
     mocked.get(f"{BASE}/openapi.yaml", body="openapi: 3.1.0\n", content_type="application/yaml")
     mocked.get(f"{BASE}/metrics", body="# TYPE up gauge\nup 1\n", content_type="text/plain; version=0.0.4")
     assert client.health() == HealthStatus("ok")
-    assert client.ready() == HealthStatus("ready")
+    assert client.ready() == HealthStatus("ready", 2)
     assert client.openapi_document()["openapi"] == "3.1.0"
     assert client.openapi_yaml() == "openapi: 3.1.0\n"
     assert client.metrics() == "# TYPE up gauge\nup 1\n"
@@ -304,8 +304,8 @@ def test_train_sends_the_settings_that_are_set(client: Client, mocked: responses
     assert sent(mocked).method == "POST"
     assert sent_json(mocked) == {"text": "The neuron adds.", "description": "tiny", "settings": {
         "context_size": 2, "embedding_size": 8, "hidden_sizes": [16], "steps": 200, "min_count": 1, "betas": [0.9, 0.99]}}
-    assert (job.id, job.state, job.network, job.progress, job.loss, job.result, job.error) == (
-        JOB_ID, "queued", "lm", JobProgress(0, 0), None, None, None)
+    assert (job.id, job.state, job.network, job.progress, job.loss, job.result, job.error, job.warnings, job.notice) == (
+        JOB_ID, "queued", "lm", JobProgress(0, 0), None, None, None, (), None)
     assert job.settings == TrainingSettings(**{**SETTINGS_JSON, "betas": (0.9, 0.999)}) and not job.done  # type: ignore[arg-type]
 
 
@@ -342,8 +342,62 @@ def test_jobs_get_a_finished_job(client: Client, mocked: responses.RequestsMock)
 def test_jobs_wait_polls_until_the_job_is_done(client: Client, mocked: responses.RequestsMock, sleeps: list[float]) -> None:
     for answer in (QUEUED_JOB_JSON, RUNNING_JOB_JSON, SUCCEEDED_JOB_JSON):
         mocked.get(f"{BASE}/v1/jobs/{JOB_ID}", json=answer)
-    job = client.jobs.wait(JOB_ID, poll_interval=0.25)
+    seen: list[Job] = []
+    job = client.jobs.wait(JOB_ID, poll_interval=0.25, on_progress=seen.append)
     assert job.state == "succeeded" and len(mocked.calls) == 3 and sleeps == [0.25, 0.25]
+    assert [(j.state, j.progress.step) for j in seen] == [("queued", 0), ("running", 100), ("succeeded", 200)]
+    assert seen[1].progress == JobProgress(100, 200, 1.44, 6400.0, 1.5, 1.9)
+
+
+def test_a_job_waits_for_and_cancels_itself(client: Client, mocked: responses.RequestsMock, sleeps: list[float]) -> None:
+    mocked.post(f"{BASE}/v1/networks/lm/train", json=QUEUED_JOB_JSON, status=202)
+    mocked.post(f"{BASE}/v1/jobs/{JOB_ID}/cancel", json={**RUNNING_JOB_JSON, "cancel_requested": True}, status=202)
+    mocked.get(f"{BASE}/v1/jobs/{JOB_ID}", json={**RUNNING_JOB_JSON, "state": "cancelled", "cancel_requested": True, "finished_at": TIMESTAMP})
+    job = client.networks.train("lm", "text")
+    assert job.cancel().cancel_requested
+    assert sent(mocked, 1).method == "POST" and sent(mocked, 1).url == f"{BASE}/v1/jobs/{JOB_ID}/cancel"
+    ended = job.wait()
+    assert ended.state == "cancelled" and ended.done and sleeps == []
+    with pytest.raises(RuntimeError, match="not read through a Client"):
+        Job(**{**vars(ended), "_jobs": None}).cancel()
+
+
+def test_cancelling_a_finished_job_is_a_conflict(client: Client, mocked: responses.RequestsMock) -> None:
+    problem = {"type": "urn:neuronhub:problem:job-finished", "title": "Job finished", "status": 409,
+               "detail": "the job has already ended (succeeded); only a queued or running job can be cancelled", "request_id": "r"}
+    mocked.post(f"{BASE}/v1/jobs/{JOB_ID}/cancel", json=problem, status=409, content_type="application/problem+json")
+    with pytest.raises(ConflictError, match="already ended"):
+        client.jobs.cancel(JOB_ID)
+    assert len(mocked.calls) == 1  # a POST that changes state: never retried
+
+
+def test_jobs_list_filters_and_pages(client: Client, mocked: responses.RequestsMock) -> None:
+    mocked.get(f"{BASE}/v1/jobs", json={"items": [RUNNING_JOB_JSON], "next_cursor": "abc"})
+    mocked.get(f"{BASE}/v1/jobs", json={"items": [SUCCEEDED_JOB_JSON], "next_cursor": None})
+    jobs = list(client.jobs.iter(state="running", network="lm", page_size=1))
+    assert [j.state for j in jobs] == ["running", "succeeded"]
+    assert sent(mocked, 0).url == f"{BASE}/v1/jobs?state=running&network=lm&limit=1"
+    assert sent(mocked, 1).url == f"{BASE}/v1/jobs?state=running&network=lm&limit=1&cursor=abc"
+
+
+def test_job_events_follow_the_stream_and_reconnect_until_the_end(client: Client, mocked: responses.RequestsMock) -> None:
+    def event(kind: str, body: object) -> str:
+        return f"event: {kind}\ndata: {json.dumps(body)}\n\n"
+
+    first = "retry: 250\n\n" + event("update", QUEUED_JOB_JSON) + ": keep-alive\n\n" + event("update", RUNNING_JOB_JSON)
+    second = "retry: 250\n\n" + event("end", SUCCEEDED_JOB_JSON)
+    for body in (first, second):  # the first stream closes without an end: the SDK connects again
+        mocked.get(f"{BASE}/v1/jobs/{JOB_ID}/events", body=body, content_type="text/event-stream")
+    states = [(job.state, job.progress.step) for job in client.jobs.events(JOB_ID)]
+    assert states == [("queued", 0), ("running", 100), ("succeeded", 200)]
+
+
+def test_the_trained_network_a_job_kept(client: Client, mocked: responses.RequestsMock) -> None:
+    body = {"description": "d", "layers": [{"weights": [[1.0]], "biases": [0.5], "activation": "identity"}], "dtype": "float64"}
+    mocked.get(f"{BASE}/v1/jobs/{JOB_ID}/network", json=body)
+    definition = client.jobs.trained_network(JOB_ID)
+    assert definition.description == "d" and definition.layers[0].activation == "identity"
+    assert definition.to_json()["layers"] == body["layers"]
 
 
 def test_jobs_wait_returns_a_failed_job(client: Client, mocked: responses.RequestsMock, sleeps: list[float]) -> None:

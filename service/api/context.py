@@ -7,7 +7,6 @@ from flask import current_app
 
 from ..catalog import CompiledCache
 from ..config import Config
-from ..jobs import TrainingRunner
 from ..store import Store
 
 
@@ -16,7 +15,6 @@ class Services:
     config: Config
     store: Store
     cache: CompiledCache
-    runner: TrainingRunner
 
 
 def services() -> Services:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from .context import services
+from .training import live_workers
 from .problems import Problem
 from .responses import json_response
 
@@ -21,4 +22,5 @@ def readyz() -> Response:
     store.ensure_schema()  # idempotent; makes a service that started while the database was down ready
     if not store.ping():
         raise Problem(503, "not-ready", "Service Unavailable", "the database does not answer", headers={"Retry-After": "1"})
-    return json_response({"status": "ready"})
+    # training workers are not needed to serve: none is not "not ready", but it is worth a look
+    return json_response({"status": "ready", "workers": live_workers()})

@@ -6,6 +6,8 @@ import time
 from flask import Blueprint, Flask, Response, g, request
 
 from .. import metrics
+from ..jobs import worker_liveness_seconds
+from .context import services
 
 bp = Blueprint("monitoring", __name__)
 
@@ -15,7 +17,9 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"
 
 @bp.get("/metrics")
 def prometheus_metrics() -> Response:
-    body, content_type = metrics.exposition(request.headers.get("Accept"))
+    store, config = services().store, services().config
+    jobs = metrics.JobsCollector(store, worker_liveness_seconds(config.job_lease_seconds))
+    body, content_type = metrics.exposition(request.headers.get("Accept"), (jobs,))
     return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})
 
 

@@ -12,6 +12,7 @@ from ..engine.network import DTYPES
 from ..engine.tokenizer import PUNCTUATION_SETTINGS
 from ..engine.training import (BETA_RANGE, HIDDEN_SIZE_RANGE, MAX_HIDDEN_LAYERS, NUMBER_SETTINGS, WHOLE_NUMBER_SETTINGS,
                                TrainingSettings)
+from ..store.jobs import JOB_STATES
 from .fields import Inputs, Integer, ListOf, Matrix, Number, NumberIn, StrictBoolean, Vector, WholeNumberIn, describe
 from .problems import validation_problem
 from .requests import NAME_REGEX
@@ -164,6 +165,11 @@ class ListQuerySchema(StrictSchema):
 
     limit = QueryInteger(load_default=50, strict=False, validate=validate.Range(min=1), error_messages={"invalid": "expected a whole number"})
     cursor = fields.String(load_default=None)
+
+
+class JobListQuerySchema(ListQuerySchema):
+    state = fields.String(load_default=None, validate=validate.OneOf(JOB_STATES, error="expected one of {choices}"))
+    network = fields.String(load_default=None)
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -15,10 +15,14 @@ from .definitions import KINDS, DefinitionStore, Record, RecordSummary
 from .errors import NotFound, PreconditionFailed, StoreError, StoreUnavailable
 from .jobs import (
     ACTIVE_STATES,
+    FINAL_STATES,
     INTERRUPTED,
     JOB_STATES,
     LOSS_HISTORY_LIMIT,
+    MAX_LOST,
+    Claim,
     Job,
+    JobFinished,
     JobStore,
 )
 from .weights import decode_arrays, encode_arrays
@@ -30,7 +34,11 @@ class Store(DefinitionStore, JobStore, Database):
 
 __all__ = [
     "ACTIVE_STATES",
+    "Claim",
+    "FINAL_STATES",
     "INTERRUPTED",
+    "JobFinished",
+    "MAX_LOST",
     "JOB_STATES",
     "KINDS",
     "LOSS_HISTORY_LIMIT",

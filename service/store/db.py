@@ -140,6 +140,38 @@ jobs = sa.Table(
     sa.Column("started_at", UTCDateTime),
     sa.Column("finished_at", UTCDateTime),
     sa.Column("heartbeat_at", UTCDateTime, nullable=False),
+    # The queue (added later: ensure_schema adds missing columns to an existing table, hence the server defaults)
+    sa.Column("lease_expires_at", UTCDateTime),  # a running job whose lease lapsed is claimed again
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),  # claims so far; fences a worker's writes
+    sa.Column("lost", sa.Integer, nullable=False, server_default="0"),  # leases that lapsed (its worker died)
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("progress", JSONText, nullable=False, server_default="{}"),
+    sa.Column("warnings", JSONText, nullable=False, server_default="[]"),
+    sa.Column("requester", sa.String(64)),  # who asked (a key's hash or a client address), for the per-requester limit
+)
+sa.Index("jobs_queue", jobs.c.state, jobs.c.created_at)
+
+# What a job needs and leaves that is not a column: its input text, its checkpoint, trained weights it
+# could not store. Never a definition, so a checkpoint never counts as a network.
+job_blobs = sa.Table(
+    "job_blobs",
+    metadata,
+    sa.Column("job_id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(16), primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Worker processes announce themselves here; one whose heartbeat is recent is live.
+workers = sa.Table(
+    "workers",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("job_id", sa.String(32)),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("heartbeat_at", UTCDateTime, nullable=False),
 )
 
 
@@ -228,6 +260,7 @@ class Database:
                 # catalog; the lock makes the second starter wait and then find the tables.
                 conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK_ID)))
             metadata.create_all(conn)
+            _add_missing_columns(conn)
             if not self.is_sqlite:
                 _create_change_trigger(conn)
         self._schema_ready = True
@@ -300,6 +333,20 @@ class Database:
             self._watcher.abandon()
             self._watcher = None
         self._engine_lock = threading.Lock()
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """Bring tables an older version created up to date: add the columns they lack (each new column
+    has a server default or allows NULL, so existing rows stay valid), and their indexes."""
+    inspector = sa.inspect(conn)
+    for table in metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        missing = [column for column in table.columns if column.name not in present]
+        for column in missing:
+            conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {sa.schema.CreateColumn(column).compile(dialect=conn.dialect)}")
+        if missing:
+            for index in table.indexes:
+                index.create(conn, checkfirst=True)
 
 
 class _ConnectRetry:

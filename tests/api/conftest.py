@@ -23,3 +23,20 @@ def app(config):
 def client(app):
     """Every response this client gets must be one openapi.yaml documents (status, headers, body)."""
     return checking_client(app, CONTRACT)
+
+
+@pytest.fixture
+def worker(app):
+    """A training worker (service/worker) running in a thread of this process on the app's store; the
+    tests in tests/worker start real worker processes."""
+    import threading
+
+    from service.worker.runner import Worker
+
+    services = app.extensions["neuronhub"]
+    worker = Worker(services.store, services.config)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    yield worker
+    worker.stop()
+    thread.join(30)

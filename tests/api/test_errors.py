@@ -108,4 +108,4 @@ def test_request_id_is_echoed(client):
 
 def test_health(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
-    assert client.get("/readyz").get_json() == {"status": "ready"}
+    assert client.get("/readyz").get_json() == {"status": "ready", "workers": 0}

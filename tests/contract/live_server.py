@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 from tests.support.gunicorn import Server
+from tests.support.worker import WorkerProcess
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,8 @@ class LiveServer:
 
 @contextmanager
 def live_server(directory: Path, **env: str) -> Iterator[LiveServer]:
-    """gunicorn with the repository's gunicorn.conf.py and two workers on a fresh, empty SQLite file in `directory`."""
+    """gunicorn with the repository's gunicorn.conf.py and two workers on a fresh, empty SQLite file in
+    `directory`, and a training worker beside it (as ./scripts/serve runs them)."""
     access_log, error_log, database = directory / "access.log", directory / "error.log", directory / "live.db"
     server = Server({
         "NEURONHUB_DATABASE_URL": f"sqlite:///{database}",
@@ -36,7 +38,9 @@ def live_server(directory: Path, **env: str) -> Iterator[LiveServer]:
         "GUNICORN_CMD_ARGS": f"--access-logfile {shlex.quote(str(access_log))} --error-logfile {shlex.quote(str(error_log))}",
         **env,
     })
+    worker = WorkerProcess(f"sqlite:///{database}", {"NEURONHUB_CHECKPOINT_SECONDS": "30"}, directory / "worker.log")
     try:
         yield LiveServer(server.url, server.port, error_log, database)
     finally:
+        worker.stop()
         server.stop()

@@ -1,5 +1,4 @@
 """Answers of the access controls (API keys, rate limit), which are off by default, are documented too."""
-import time
 
 import orjson
 import pytest
@@ -52,10 +51,7 @@ def test_language_reads_need_a_read_key_and_training_an_admin_key(app):
     started = client.post("/v1/networks/lm/train", headers=admin, json=train)
     assert started.status_code == 202
     assert client.get(started.headers["Location"], headers=read).status_code == 200  # the read key's 6th request: its last this minute
-    store, deadline = app.extensions["neuronhub"].store, time.monotonic() + 30
-    while store.get_job(started.get_json()["id"]).state not in ("succeeded", "failed"):  # let the job end before the store goes
-        assert time.monotonic() < deadline, "the training job did not finish"
-        time.sleep(0.02)
+    assert app.extensions["neuronhub"].store.get_job(started.get_json()["id"]).state == "queued"  # web processes never train
 
 
 def test_understanding_a_neuron_is_a_read(app):

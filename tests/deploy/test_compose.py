@@ -101,7 +101,7 @@ def test_the_compose_file_is_valid_by_the_compose_specification_schema(tmp_path)
 def test_the_compose_file_describes_a_scalable_service_behind_a_balancer():
     document = compose()
     services = document["services"]
-    assert set(services) == {"db", "api", "lb"}
+    assert set(services) == {"db", "api", "worker", "lb"}
     db, api, lb = services["db"], services["api"], services["lb"]
 
     assert re.fullmatch(r"postgres:1[56](\.\d+)?(-[a-z0-9]+)?", db["image"])
@@ -130,6 +130,22 @@ def test_the_compose_file_describes_a_scalable_service_behind_a_balancer():
     for name, service in services.items():
         image = service.get("image", "")
         assert not image.endswith(":latest") and (":" in image), (name, image)
+
+
+def test_the_compose_file_has_scalable_training_workers_on_the_same_database():
+    services = compose()["services"]
+    worker, api = services["worker"], services["api"]
+    environment = {key: interpolate(str(value), {}) for key, value in worker["environment"].items()}
+    assert environment["NEURONHUB_DATABASE_URL"] == api_environment()["NEURONHUB_DATABASE_URL"]  # one queue for all
+    assert set(environment) <= SETTINGS, set(environment) - SETTINGS
+    assert worker["command"] == ["python", "-m", "service.worker"]
+    assert (ROOT / "service" / "worker" / "__main__.py").is_file()
+    assert "ports" not in worker and "expose" not in worker and "container_name" not in worker  # --scale worker=N
+    assert worker["image"] == api["image"] and worker["build"] == "."
+    assert worker["depends_on"] == {"db": {"condition": "service_healthy"}}
+    assert worker["healthcheck"] == {"disable": True}  # the image's check asks a web server
+    assert int(str(worker["stop_grace_period"]).rstrip("s")) > 10  # SIGTERM: checkpoint and hand back within 10 s
+    assert worker["cpu_shares"] < 1024  # below the api containers' default weight
 
 
 # --- the image --------------------------------------------------------------------------------

@@ -62,7 +62,15 @@ def test_requests_spread_over_two_workers_are_all_counted(sqlite_url, serve, tmp
     assert found[("neuronhub_http_requests_total", (("method", "GET"), ("route", "/v1/neurons/<name>"), ("status", "404")))] == 1
     assert found[("neuronhub_http_requests_total", (("method", "GET"), ("route", "<unmatched>"), ("status", "404")))] == 1
     assert found[("neuronhub_http_request_duration_seconds_count", (("method", "POST"), ("route", "/v1/networks/<name>/forward")))] == 3
-    assert ("neuronhub_training_jobs_running", ()) in found
+    # training jobs are counted from the store, whichever replica or worker touched them
+    train = {"text": "the neuron adds the weighted inputs . " * 4, "settings": {"steps": 5, "embedding_size": 4, "hidden_sizes": [4], "min_count": 1}}
+    job = requests.post(server.url + "/v1/networks/lm/train", json=train).json()
+    assert requests.post(server.url + f"/v1/jobs/{job['id']}/cancel").json()["state"] == "cancelled"
+    requests.post(server.url + "/v1/networks/lm2/train", json=train)
+    found = samples(server)
+    assert found[("neuronhub_jobs", (("state", "queued"),))] == 1 and found[("neuronhub_jobs", (("state", "cancelled"),))] == 1
+    assert found[("neuronhub_jobs", (("state", "running"),))] == 0 and found[("neuronhub_training_workers", ())] == 0
+    assert found[("neuronhub_job_duration_seconds_count", (("state", "succeeded"),))] == 0  # never started: no duration
 
     # A worker killed outright: the master replaces it and its requests stay counted.
     victim = min(server.worker_pids())

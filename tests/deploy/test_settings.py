@@ -36,7 +36,7 @@ def test_every_variable_the_code_and_deployment_files_read_is_a_setting():
 def test_every_setting_has_a_doc_and_a_type_from_env_understands():
     for f in fields(Config):
         assert f.metadata.get("doc"), f.name
-        assert type(f.default) in (str, int, bool), f.name
+        assert type(f.default) in (str, int, float, bool), f.name
     table = settings_markdown()
     assert all(f"`{PREFIX}{f.name.upper()}`" in table for f in fields(Config))
 
@@ -45,7 +45,9 @@ def test_from_env_parses_and_rejects():
     config = Config.from_env({"NEURONHUB_WORKERS": "3", "NEURONHUB_REQUIRE_READ_KEY": "yes", "NEURONHUB_READ_KEYS": "k",
                               "NEURONHUB_RATE_LIMIT": "10/second", "UNRELATED": "x"})
     assert (config.workers, config.require_read_key, config.rate) == (3, True, (10, 1))
-    for variable, value in [("NEURONHUB_WORKERS", "-1"), ("NEURONHUB_WORKERS", "two"), ("NEURONHUB_REQUIRE_READ_KEY", "maybe"),
+    assert Config.from_env({"NEURONHUB_JOB_LEASE_SECONDS": "2.5"}).job_lease_seconds == 2.5
+    for variable, value in [("NEURONHUB_JOB_LEASE_SECONDS", "0"), ("NEURONHUB_JOB_LEASE_SECONDS", "nan"),
+                            ("NEURONHUB_CHECKPOINT_SECONDS", "soon"), ("NEURONHUB_TRAINING_PRIORITY", "urgent"), ("NEURONHUB_WORKERS", "-1"), ("NEURONHUB_WORKERS", "two"), ("NEURONHUB_REQUIRE_READ_KEY", "maybe"),
                             ("NEURONHUB_REQUEST_TIMEOUT", "90"), ("NEURONHUB_CORS_ORIGINS", "https://a.example/")]:
         with pytest.raises(ValueError, match=variable):
             Config.from_env({variable: value})

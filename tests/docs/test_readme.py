@@ -7,12 +7,14 @@ the output it prints. JSON output is compared as JSON, ignoring values that diff
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.support.gunicorn import Server
+from tests.support.worker import WorkerProcess
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BASE = "http://127.0.0.1:8000"
@@ -69,11 +71,13 @@ def normalise(output: str):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    server = Server({"NEURONHUB_DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('readme') / 'readme.db'}", "NEURONHUB_WORKERS": "2",
-                     "NEURONHUB_SEED_DEMO": "true"})
+    database = f"sqlite:///{tmp_path_factory.mktemp('readme') / 'readme.db'}"
+    server = Server({"NEURONHUB_DATABASE_URL": database, "NEURONHUB_WORKERS": "2", "NEURONHUB_SEED_DEMO": "true"})
     # the first worker trains the demo language network at start-up (about a second); others serve meanwhile
     server.wait_until("/v1/networks/neuron-language-model", 200)
+    worker = WorkerProcess(database)  # what ./scripts/serve starts beside gunicorn: it runs the training jobs
     yield server
+    worker.stop()
     server.stop()
 
 
@@ -116,3 +120,14 @@ def test_readme_first_five_minutes_say_how_to_bind_install_the_sdk_and_which_com
     deploy = paragraph_after(text, "## Deploy")
     if "name" in compose:  # the Compose Specification's top-level name: docker compose v2 only
         assert "Docker Compose v2" in deploy and "`docker-compose` 1.x refuses it" in deploy, deploy
+
+
+def test_readme_progress_bar_example_runs(server):
+    """The README's SDK example (a tqdm bar fed by wait()'s callback) runs and prints what the README says."""
+    text = README.read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL) if "tqdm" in b)
+    result = subprocess.run([sys.executable, "-c", block.replace(BASE, server.url)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    shown = re.search(r"prints:\n\n```\n(.*?)```", text[text.index(block):], flags=re.DOTALL).group(1)  # the next such block
+    assert result.stdout == shown
+    assert "3000/3000" in result.stderr  # the bar reached the end

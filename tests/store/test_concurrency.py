@@ -64,3 +64,12 @@ def test_write_burst_from_many_processes_loses_nothing(team, db_url):
         assert all(s.revision == writes // 2 for s in summaries)
     finally:
         store.dispose()
+
+
+def test_concurrent_claims_take_each_job_exactly_once(team, store, db_url):
+    made = {store.create_job("train", f"n{i}", {}).id for i in range(4 * WORKERS)}
+    outcomes = team.run("claim_all", db_url, 30)
+    assert [outcome for outcome in outcomes if outcome[0] != "ok"] == []
+    claimed = [job_id for _, ids in outcomes for job_id in ids]
+    assert sorted(claimed) == sorted(made)  # every job once, none twice
+    assert {store.get_job(job_id).owner for job_id in claimed} <= {f"worker-{i}" for i in range(WORKERS)}

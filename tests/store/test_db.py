@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from service.store import Store, StoreUnavailable
-from service.store.db import normalize_url
+from service.store.db import normalize_url, utcnow
 
 
 def closed_port() -> int:
@@ -131,3 +131,26 @@ def test_store_is_safe_to_share_between_threads(store):
     assert [(s.name, s.revision, s.spec) for s in store.list("neuron", 10)] == [
         (f"t{thread}", 10, {"step": 9}) for thread in range(6)
     ]
+
+
+def test_an_older_jobs_table_gains_the_queue_columns(db_url):
+    """A database made before the job queue: ensure_schema adds the columns, old rows stay readable."""
+    from service.store.db import jobs
+
+    old = sa.MetaData()
+    new_columns = {"lease_expires_at", "attempts", "lost", "cancel_requested", "progress", "warnings", "requester"}
+    sa.Table("jobs", old, *[sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+                            for c in jobs.columns if c.name not in new_columns])
+    store = Store(db_url)
+    with store.write() as conn:
+        old.create_all(conn)
+        now = utcnow()
+        conn.execute(old.tables["jobs"].insert().values(
+            id="a" * 32, kind="train", target="n", state="queued", step=0, total_steps=0, params={}, loss_history=[],
+            created_at=now, updated_at=now, heartbeat_at=now))
+    store.ensure_schema()
+    job = store.get_job("a" * 32)
+    assert (job.attempts, job.lost, job.cancel_requested, job.progress, job.warnings, job.lease_expires_at) == (0, 0, False, {}, [], None)
+    assert store.claim_job("w", 30)[1].id == "a" * 32
+    assert set(sa.inspect(store.engine).get_table_names()) >= {"job_blobs", "workers"}
+    store.dispose()

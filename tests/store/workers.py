@@ -96,4 +96,12 @@ def write_burst(store, index, writes):
     return ("ok", shared_revisions, own_revision)
 
 
-TASKS = {"conditional_put": conditional_put, "write_burst": write_burst}
+def claim_all(store, index, lease_seconds):
+    """Claim jobs until none is left; the ids this process got."""
+    claimed = []
+    while (taken := store.claim_job(f"worker-{index}", lease_seconds)) is not None:
+        claimed.append(taken[1].id)
+    return ("ok", claimed)
+
+
+TASKS = {"conditional_put": conditional_put, "write_burst": write_burst, "claim_all": claim_all}

@@ -111,15 +111,20 @@ class Server:
         self.process.send_signal(signum)
 
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 30) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signum)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.exit_code = self.process.returncode
+        self.exit_code = stop_process(self.process, signum, timeout)
         self._log.close()
         return self.exit_code
+
+
+def stop_process(process: subprocess.Popen, signum: int, timeout: float) -> int:
+    """Send signum unless it has exited, wait (SIGKILL after timeout); its exit code."""
+    if process.poll() is None:
+        process.send_signal(signum)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
 
 

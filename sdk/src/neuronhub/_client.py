@@ -22,7 +22,7 @@ class Client:
 
         with Client("http://127.0.0.1:8000") as client:
             client.networks.forward("xor", [[0, 1], [1, 1]])
-            job = client.jobs.wait(client.networks.train("lm", text=corpus).id)
+            job = client.networks.train("lm", text=corpus).wait(on_progress=print)
             client.networks.predict("lm", "the neuron").words
 
     timeout: seconds for each HTTP request (to connect, and between bytes of the answer).
@@ -38,6 +38,7 @@ class Client:
         self.neurons = Neurons(self._transport)
         self.networks = Networks(self._transport)
         self.jobs = Jobs(self._transport)
+        self.networks._jobs = self.jobs
 
     @property
     def base_url(self) -> str:

@@ -8,8 +8,8 @@ import requests
 
 from ._errors import UnexpectedResponseError
 from ._models import (Activation, ActivationExample, ContextReading, DType, Evaluation, ForwardResult, GeneratedWord, Generation,
-                      HealthStatus, InterventionEffect, Job, JobError, JobProgress, JobState, Layer, LayerTrace, Matrix, Network,
-                      NetworkSummary, Neuron, NeuronActivation, NeuronAttribution, NeuronCard, NeuronExamples, NeuronSummary,
+                      HealthStatus, InterventionEffect, Job, JobError, JobProgress, JobState, Layer, LayerDefinition, LayerTrace, Matrix,
+                      Network, NetworkDefinition, NetworkSummary, Neuron, NeuronActivation, NeuronAttribution, NeuronCard, NeuronExamples, NeuronSummary,
                       OutputExplanation, OutputWords, Page, Prediction, PredictionExplanation, Punctuation, Quantiles, Score,
                       ScoredWord, SlotDelta, SlotWords, StopReason, Tokenization, TrainingResult, TrainingSettings, Vector,
                       WeightedInput, WeightedWord, WordProbability)
@@ -122,6 +122,16 @@ def network(body: dict[str, Any]) -> Network:
                    vocabulary=_optional(body.get("vocabulary"), lambda words: _list(words, _str)),
                    embeddings=_optional(body.get("embeddings"), _matrix),
                    punctuation=_optional(body.get("punctuation"), lambda p: cast(Punctuation, _str(p))), **_language_sizes(body))
+
+
+def network_definition(body: dict[str, Any]) -> NetworkDefinition:
+    layers = tuple(LayerDefinition(_matrix(layer["weights"]), cast(Activation, _str(layer["activation"])), _vector(layer["biases"]))
+                   for layer in body["layers"])
+    return NetworkDefinition(layers=layers, dtype=cast(DType, _str(body.get("dtype", "float64"))),
+                             description=_str(body.get("description", "")),
+                             vocabulary=_optional(body.get("vocabulary"), lambda words: _list(words, _str)),
+                             embeddings=_optional(body.get("embeddings"), _matrix), context_size=_optional(body.get("context_size"), _int),
+                             punctuation=_optional(body.get("punctuation"), lambda p: cast(Punctuation, _str(p))))
 
 
 def network_summary(body: dict[str, Any]) -> NetworkSummary:
@@ -298,18 +308,28 @@ def _training_result(body: dict[str, Any]) -> TrainingResult:
 
 
 def _job_error(body: dict[str, Any]) -> JobError:
-    return JobError(title=_str(body["title"]), detail=_str(body["detail"]), field=_optional(body.get("field"), _str))
+    return JobError(title=_str(body["title"]), detail=_str(body["detail"]), field=_optional(body.get("field"), _str),
+                    step=_optional(body.get("step"), _int), status=_optional(body.get("status"), _int),
+                    current_revision=_optional(body.get("current_revision"), _int))
+
+
+def _job_progress(body: dict[str, Any]) -> JobProgress:
+    return JobProgress(step=_int(body["step"]), total_steps=_int(body["total_steps"]), loss=_optional(body.get("loss"), _number),
+                       tokens_per_second=_optional(body.get("tokens_per_second"), _number),
+                       eta_seconds=_optional(body.get("eta_seconds"), _number),
+                       validation_loss=_optional(body.get("validation_loss"), _number))
 
 
 def job(body: dict[str, Any]) -> Job:
-    progress = body["progress"]
     return Job(id=_str(body["id"]), kind=_str(body["kind"]), network=_str(body["network"]), state=cast(JobState, _str(body["state"])),
-               progress=JobProgress(step=_int(progress["step"]), total_steps=_int(progress["total_steps"])),
+               progress=_job_progress(body["progress"]),
                loss=_optional(body["loss"], _number), loss_history=_loss_history(body["loss_history"]),
                settings=_optional(body["settings"], training_settings), result=_optional(body["result"], _training_result),
                error=_optional(body["error"], _job_error), created_at=_timestamp(body["created_at"]),
-               started_at=_optional(body["started_at"], _timestamp), finished_at=_optional(body["finished_at"], _timestamp))
+               started_at=_optional(body["started_at"], _timestamp), finished_at=_optional(body["finished_at"], _timestamp),
+               warnings=_list(body.get("warnings", []), _str), attempts=_int(body.get("attempts", 0)),
+               cancel_requested=_bool(body.get("cancel_requested", False)), notice=_optional(body.get("notice"), _str))
 
 
 def health_status(body: dict[str, Any]) -> HealthStatus:
-    return HealthStatus(_str(body["status"]))
+    return HealthStatus(_str(body["status"]), _optional(body.get("workers"), _int))

@@ -42,8 +42,10 @@ class Transport:
 
     def send(self, operation: Operation, *, path: Mapping[str, str] | None = None,
              query: Mapping[str, str | int | None] | None = None, body: Any = None,
-             headers: Mapping[str, str] | None = None, content: tuple[bytes, str] | None = None) -> requests.Response:
-        """Send `operation`, retrying as the policy allows; return a response with a status below 400.
+             headers: Mapping[str, str] | None = None, content: tuple[bytes, str] | None = None,
+             stream: bool = False) -> requests.Response:
+        """Send `operation`, retrying as the policy allows; return a response with a status below 400
+        (with stream=True its body is read as it arrives: close the response when done).
 
         body is sent as JSON; content, (bytes, media type), as it is (an ONNX model, say)."""
         url = self.base_url + operation.url_path(**(path or {}))
@@ -57,7 +59,7 @@ class Transport:
         params = {k: str(v) for k, v in (query or {}).items() if v is not None}
         retries = 0
         while True:
-            outcome = self._attempt(operation.method, url, params, data, all_headers)
+            outcome = self._attempt(operation.method, url, params, data, all_headers, stream)
             if isinstance(outcome, requests.Response):
                 return outcome
             if not self.retry.should_retry(operation, outcome, retries):
@@ -66,10 +68,10 @@ class Transport:
             retries += 1
 
     def _attempt(self, method: str, url: str, params: Mapping[str, str], data: bytes | None,
-                 headers: Mapping[str, str]) -> requests.Response | NeuronhubError:
+                 headers: Mapping[str, str], stream: bool = False) -> requests.Response | NeuronhubError:
         try:
             response = self._session.request(method, url, params=params, data=data, headers=headers,
-                                             timeout=self.timeout, allow_redirects=False)
+                                             timeout=self.timeout, allow_redirects=False, stream=stream)
         except requests.Timeout as exc:
             return APITimeoutError(f"{method} {url}: no answer within {self.timeout} s ({exc})")
         except _RETRYABLE_TRANSPORT_ERRORS as exc:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, Iterator, Literal, Protocol, Sequence, SupportsFloat, TypeVar, Union, cast
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterator, Literal, Protocol, Sequence, SupportsFloat, TypeVar, Union, cast
 
 if TYPE_CHECKING:
+    from ._jobs import Jobs
     # numpy is an optional extra: without it these names are Any to mypy, with it as_numpy() is typed
     # NDArray[float64]. "unused-ignore" keeps --strict quiet in both cases.
     import numpy  # type: ignore[import-not-found, unused-ignore]
@@ -21,7 +22,7 @@ Activation = Literal["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softp
 NeuronActivation = Literal["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "silu", "gelu", "gelu_tanh"]
 DType = Literal["float64", "float32"]
 Punctuation = Literal["keep", "drop"]
-JobState = Literal["queued", "running", "succeeded", "failed"]
+JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 StopReason = Literal["end_of_text", "max_words"]
 
 T = TypeVar("T")
@@ -599,17 +600,28 @@ class OutputExplanation:
 
 @dataclass(frozen=True)
 class JobProgress:
+    """Written by the worker at least once a second while the job runs."""
+
     step: int  # steps taken at the last progress report
     total_steps: int  # 0 until the first report
+    loss: float | None = None  # mean minibatch loss since the previous report
+    tokens_per_second: float | None = None
+    eta_seconds: float | None = None  # at the current speed
+    validation_loss: float | None = None  # at the last checkpoint
 
 
 @dataclass(frozen=True)
 class JobError:
-    """Why a job failed: title "training failed" (with the field to change), "interrupted" or "internal error"."""
+    """Why a job failed: title "diverged" (at `step`), "training failed" (with the `field` to change),
+    "precondition failed" (`status` 412: the network changed meanwhile; jobs.trained_network() has the
+    result), "time limit", "worker lost", "interrupted", "no input" or "internal error"."""
 
     title: str
     detail: str
     field: str | None = None
+    step: int | None = None
+    status: int | None = None
+    current_revision: int | None = None
 
 
 @dataclass(frozen=True)
@@ -653,16 +665,44 @@ class Job:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    warnings: tuple[str, ...] = ()  # sentences to act on about a model that trained but may not be useful
+    attempts: int = 0  # claims by workers (more than 1 after a worker was lost or stopped)
+    cancel_requested: bool = False
+    notice: str | None = None  # e.g. that no worker is running to take the queued job
+    _jobs: Jobs | None = field(default=None, compare=False, repr=False)  # the client.jobs it came from
 
     @property
     def done(self) -> bool:
-        """Succeeded or failed: the job will not change any more."""
-        return self.state in ("succeeded", "failed")
+        """Succeeded, failed or cancelled: the job will not change any more."""
+        return self.state in ("succeeded", "failed", "cancelled")
+
+    def refresh(self) -> Job:
+        """The job as it is now."""
+        return self._client_jobs().get(self.id)
+
+    def cancel(self) -> Job:
+        """Cancel it: at once when queued; a running job stops within a second of its worker seeing it.
+        Raises ConflictError when it has already ended."""
+        return self._client_jobs().cancel(self.id)
+
+    def events(self) -> Iterator[Job]:
+        """The job at every change, as the service streams it (server-sent events), until it ended."""
+        return self._client_jobs().events(self.id)
+
+    def wait(self, *, timeout: float = 600.0, poll_interval: float = 0.5, on_progress: Callable[[Job], None] | None = None) -> Job:
+        """client.jobs.wait(job.id, ...): the job once it ended; on_progress gets it at every poll."""
+        return self._client_jobs().wait(self.id, timeout=timeout, poll_interval=poll_interval, on_progress=on_progress)
+
+    def _client_jobs(self) -> Jobs:
+        if self._jobs is None:
+            raise RuntimeError("this Job was not read through a Client; use client.jobs with its id")
+        return self._jobs
 
 
 @dataclass(frozen=True)
 class HealthStatus:
     status: str  # "ok" for health(), "ready" for ready()
+    workers: int | None = None  # ready(): live training workers (0: training jobs wait)
 
 
 # --- conversions -----------------------------------------------------------------------------

@@ -4,7 +4,8 @@ from typing import Any, Mapping, Sequence
 
 from . import _decode
 from . import _operations as op
-from ._definitions import Definitions
+from ._definitions import Definitions, precondition_headers
+from ._jobs import Jobs
 from ._models import (ForwardResult, Generation, Inputs, Intervention, Job, Network, NetworkDefinition, NetworkSummary, Prediction,
                       Score, Tokenization, TrainingSettings, VectorInput, as_ids, as_number, inputs_json, interventions_json)
 
@@ -16,6 +17,7 @@ class Networks(Definitions[NetworkSummary, Network, NetworkDefinition]):
     _list, _get, _put, _delete = op.LIST_NETWORKS, op.GET_NETWORK, op.PUT_NETWORK, op.DELETE_NETWORK
     _decode_summary = staticmethod(_decode.network_summary)
     _decode_resource = staticmethod(_decode.network)
+    _jobs: Jobs | None = None  # set by Client: jobs it starts can wait for and cancel themselves
 
     def forward(self, name: str, inputs: Inputs, *, trace: bool = False, interventions: Sequence[Intervention] = ()) -> ForwardResult:
         """The network's outputs for one input vector or a batch; with trace=True also every layer's
@@ -71,13 +73,16 @@ class Networks(Definitions[NetworkSummary, Network, NetworkDefinition]):
         return _decode.decoded(response, _decode.tokenization)
 
     def train(self, name: str, text: str | None = None, *, texts: Sequence[str] | None = None,
-              settings: TrainingSettings | Mapping[str, Any] | None = None, description: str = "") -> Job:
+              settings: TrainingSettings | Mapping[str, Any] | None = None, description: str = "",
+              if_match: int | str | None = None, create_only: bool = False) -> Job:
         """Start training a language network from `text` (one document) or `texts` (several); exactly one.
 
         Returns the job at once (state "queued"); client.jobs.wait(job.id) waits for it. When it
         succeeds the network is stored under `name` with `description`. Settings the service cannot
         use (and too little text) raise ValidationError before any job starts. Never retried: every
-        call starts a new job.
+        call starts a new job. A network under `name` that is not a language network is never replaced
+        (ConflictError); if_match / create_only work as for put(), and the revision found now is checked
+        again when the job stores its result (the job fails if the network changed meanwhile).
         """
         if (text is None) == (texts is None):
             raise ValueError("train: pass exactly one of text (one document) or texts (a list of documents)")
@@ -87,5 +92,7 @@ class Networks(Definitions[NetworkSummary, Network, NetworkDefinition]):
         if settings is not None:
             body["settings"] = settings.to_json() if isinstance(settings, TrainingSettings) else dict(settings)
         body["description"] = description
-        response = self._transport.send(op.TRAIN_NETWORK, path={"name": name}, body=body)
-        return _decode.decoded(response, _decode.job)
+        response = self._transport.send(op.TRAIN_NETWORK, path={"name": name}, body=body,
+                                        headers=precondition_headers(if_match, create_only))
+        job = _decode.decoded(response, _decode.job)
+        return self._jobs._bind(job) if self._jobs is not None else job

@@ -55,6 +55,10 @@ TOKENIZE_TEXT = Operation("tokenizeText", "POST", "/v1/networks/{name}/tokenize"
 TRAIN_NETWORK = Operation("trainNetwork", "POST", "/v1/networks/{name}/train", ("networks.train",))  # starts a job: never retried
 GET_NETWORK_DIAGRAM = Operation("getNetworkDiagram", "GET", "/v1/networks/{name}/diagram.svg", ("diagram_svg",))
 GET_JOB = Operation("getJob", "GET", "/v1/jobs/{job_id}", ("jobs.get", "jobs.wait"))
+LIST_JOBS = Operation("listJobs", "GET", "/v1/jobs", ("jobs.list", "jobs.iter"))
+CANCEL_JOB = Operation("cancelJob", "POST", "/v1/jobs/{job_id}/cancel", ("jobs.cancel",))  # not retried: 409 once it ended
+GET_JOB_EVENTS = Operation("getJobEvents", "GET", "/v1/jobs/{job_id}/events", ("jobs.events",))
+GET_JOB_NETWORK = Operation("getJobNetwork", "GET", "/v1/jobs/{job_id}/network", ("jobs.trained_network",))
 
 GET_NEURON_CARD = Operation("getNeuronCard", "GET", "/v1/networks/{name}/layers/{layer}/neurons/{index}", ("neuron",))
 NEURON_EXAMPLES = Operation("neuronExamples", "POST", "/v1/networks/{name}/layers/{layer}/neurons/{index}/examples", ("examples",),
@@ -68,4 +72,5 @@ OPERATIONS: tuple[Operation, ...] = (
     PREDICT_NEXT_WORDS, GENERATE_TEXT, SCORE_TEXT, TOKENIZE_TEXT, TRAIN_NETWORK, GET_JOB,
     GET_NETWORK_DIAGRAM,
     GET_NEURON_CARD, NEURON_EXAMPLES, EXPLAIN_PREDICTION,
+    LIST_JOBS, CANCEL_JOB, GET_JOB_EVENTS, GET_JOB_NETWORK,
 )
