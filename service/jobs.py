@@ -21,7 +21,7 @@ NO_WORKER = "no worker is running: start `neuronhub-worker` (./scripts/serve sta
 
 
 def enqueue_training(store: Store, name: str, texts: Sequence[str], settings: TrainingSettings, description: str = "", *,
-                     expected_revision: int | None = None, requester: str | None = None) -> Job:
+                     expected_revision: int | None = None, requester: str | None = None, max_active: int | None = None) -> Job:
     """Queue the training of language network `name` on texts.
 
     expected_revision: the revision of `name` the result may replace (None: `name` must not exist
@@ -36,7 +36,7 @@ def enqueue_training(store: Store, name: str, texts: Sequence[str], settings: Tr
         "expected_revision": expected_revision,
     }
     blob = json.dumps(list(texts), ensure_ascii=False).encode()
-    return store.create_job("train", name, params, requester=requester, blobs={INPUT_BLOB: blob})
+    return store.create_job("train", name, params, requester=requester, blobs={INPUT_BLOB: blob}, max_active=max_active)
 
 
 def job_texts(store: Store, job: Job) -> list[str] | None:

@@ -19,7 +19,7 @@ from ..catalog import timestamp
 from ..engine.errors import EngineError
 from ..engine.training import TrainingSettings, check_trainable, training_compute
 from ..jobs import WEIGHTS_BLOB, enqueue_training, unpack_network, waiting_notice, worker_liveness_seconds
-from ..store import Job, JobFinished, NotFound, Record
+from ..store import Job, JobFinished, NotFound, Record, TooManyActiveJobs
 from .context import services
 from .evaluation import engine_problem
 from .problems import Problem, validation_problem
@@ -55,13 +55,6 @@ def train_network(name: str) -> Response:
         raise limit_problem("settings", "NEURONHUB_TRAINING_COMPUTE_BUDGET", config.training_compute_budget, estimate,
                             "compute units (steps x parameters x batch size)")
     requester = client_of(g.get("principal"), request.remote_addr)
-    active = store.count_active_jobs(requester)
-    if active >= config.max_active_jobs_per_key:
-        raise Problem(429, "too-many-jobs", "Too Many Jobs",
-                      f"{active} training jobs of this client are queued or running; at most {config.max_active_jobs_per_key} "
-                      "(NEURONHUB_MAX_ACTIVE_JOBS_PER_KEY). Wait for one to end, or cancel one",
-                      headers={"Retry-After": "10"}, limit="NEURONHUB_MAX_ACTIVE_JOBS_PER_KEY",
-                      maximum=config.max_active_jobs_per_key, received=active + 1)
     existing = store.get(catalog.NETWORK, name)
     if existing is not None and "language" not in existing.spec:
         raise Problem(409, "not-a-language-network", "Not a language network",
@@ -70,7 +63,15 @@ def train_network(name: str) -> Response:
     expected_revision(lambda: None if existing is None else existing.revision)  # If-Match / If-None-Match: 412 now
     # the result may replace exactly what is there now: checked again when the job stores it
     expected = None if existing is None else existing.revision
-    job = enqueue_training(store, name, texts, settings, data["description"], expected_revision=expected, requester=requester)
+    try:
+        job = enqueue_training(store, name, texts, settings, data["description"], expected_revision=expected, requester=requester,
+                               max_active=config.max_active_jobs_per_key)
+    except TooManyActiveJobs as exc:
+        raise Problem(429, "too-many-jobs", "Too Many Jobs",
+                      f"{exc.active} training jobs of this client are queued or running; at most {config.max_active_jobs_per_key} "
+                      "(NEURONHUB_MAX_ACTIVE_JOBS_PER_KEY). Wait for one to end, or cancel one",
+                      headers={"Retry-After": "10"}, limit="NEURONHUB_MAX_ACTIVE_JOBS_PER_KEY",
+                      maximum=config.max_active_jobs_per_key, received=exc.active + 1) from None
     location = url_for("training.get_job", job_id=job.id)
     return json_response(job_resource(job, live_workers()), status=202, headers={"Location": location})
 

@@ -24,6 +24,7 @@ from .jobs import (
     Job,
     JobFinished,
     JobStore,
+    TooManyActiveJobs,
 )
 from .weights import decode_arrays, encode_arrays
 
@@ -50,6 +51,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreUnavailable",
+    "TooManyActiveJobs",
     "decode_arrays",
     "encode_arrays",
 ]

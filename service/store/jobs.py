@@ -53,6 +53,17 @@ class JobFinished(StoreError):
         self.state = state
 
 
+class TooManyActiveJobs(StoreError):
+    """The requester has as many queued or running jobs as it may."""
+
+    def __init__(self, active: int) -> None:
+        super().__init__(active)
+        self.active = active
+
+
+_REQUESTER_LOCK = 0x4E48_0002  # PostgreSQL advisory lock class: job submissions of one requester
+
+
 @dataclass(frozen=True)
 class Job:
     id: str
@@ -106,8 +117,12 @@ class JobStore(Database):
         owner: str | None = None,
         requester: str | None = None,
         blobs: dict[str, bytes] | None = None,
+        max_active: int | None = None,
     ) -> Job:
-        """Record a new queued job, with the blobs it needs (its input), in one transaction."""
+        """Record a new queued job, with the blobs it needs (its input), in one transaction. With
+        max_active, raises TooManyActiveJobs when the requester has that many queued or running jobs
+        already: counted and inserted under a lock per requester (PostgreSQL: an advisory lock; SQLite:
+        BEGIN IMMEDIATE), so concurrent submissions cannot overshoot."""
         now = utcnow()
         values = dict(
             id=uuid.uuid4().hex, kind=kind, target=target, state="queued", step=0,
@@ -117,6 +132,14 @@ class JobStore(Database):
             progress={}, warnings=[], requester=requester,
         )
         with self.write() as conn:
+            if max_active is not None:
+                if not self.is_sqlite:
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_REQUESTER_LOCK, sa.func.hashtext(requester or ""))))
+                active = conn.execute(
+                    sa.select(sa.func.count()).where(_j.requester == requester, _j.state.in_(ACTIVE_STATES))
+                ).scalar_one()
+                if active >= max_active:
+                    raise TooManyActiveJobs(int(active))
             job = _job(conn.execute(sa.insert(jobs).values(values).returning(*jobs.c)).one())
             for name, data in (blobs or {}).items():
                 conn.execute(sa.insert(job_blobs).values(job_id=job.id, name=name, data=data, updated_at=now))
@@ -165,11 +188,6 @@ class JobStore(Database):
         with self.read() as conn:
             found = {state: (int(count), float(total)) for state, count, total in conn.execute(query)}
         return {state: found.get(state, (0, 0.0)) for state in FINAL_STATES}
-
-    def count_active_jobs(self, requester: str) -> int:
-        with self.read() as conn:
-            query = sa.select(sa.func.count()).where(_j.requester == requester, _j.state.in_(ACTIVE_STATES))
-            return int(conn.execute(query).scalar_one())
 
     # --- a worker's side ---------------------------------------------------------------------------
 

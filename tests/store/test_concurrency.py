@@ -73,3 +73,10 @@ def test_concurrent_claims_take_each_job_exactly_once(team, store, db_url):
     claimed = [job_id for _, ids in outcomes for job_id in ids]
     assert sorted(claimed) == sorted(made)  # every job once, none twice
     assert {store.get_job(job_id).owner for job_id in claimed} <= {f"worker-{i}" for i in range(WORKERS)}
+
+
+def test_concurrent_submissions_cannot_overshoot_the_active_job_limit(team, store, db_url):
+    outcomes = team.run("submit_limited", db_url, 2)
+    assert sorted(kind for kind, _ in outcomes) == ["ok"] * 2 + ["refused"] * (WORKERS - 2), outcomes
+    assert all(active == 2 for kind, active in outcomes if kind == "refused")
+    assert len(store.list_jobs(100)) == 2

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from service.store import LOSS_HISTORY_LIMIT, MAX_LOST, JobFinished, NotFound
+from service.store import LOSS_HISTORY_LIMIT, MAX_LOST, JobFinished, NotFound, TooManyActiveJobs
 from service.store.db import job_blobs, jobs, utcnow, workers
 
 
@@ -167,12 +167,16 @@ def test_list_jobs_newest_first_with_filters_and_pages(store):
     assert store.count_jobs() == {"queued": 4, "running": 0, "succeeded": 0, "failed": 0, "cancelled": 1}
 
 
-def test_active_jobs_per_requester(store):
-    for name in ("a", "b", "c"):
-        store.create_job("train", name, {}, requester="key-1")
-    store.create_job("train", "d", {}, requester="key-2")
-    store.cancel_job(store.list_jobs(1, target="c")[0].id)
-    assert store.count_active_jobs("key-1") == 2 and store.count_active_jobs("key-2") == 1 and store.count_active_jobs("x") == 0
+def test_active_jobs_per_requester_are_limited(store):
+    for name in ("a", "b"):
+        store.create_job("train", name, {}, requester="key-1", max_active=2)
+    store.create_job("train", "d", {}, requester="key-2", max_active=2)
+    with pytest.raises(TooManyActiveJobs) as info:
+        store.create_job("train", "c", {}, requester="key-1", max_active=2)
+    assert info.value.active == 2
+    store.cancel_job(store.list_jobs(1, target="b")[0].id)  # an ended job frees its place
+    assert store.create_job("train", "c", {}, requester="key-1", max_active=2).state == "queued"
+    assert store.create_job("train", "e", {}, requester="key-1").state == "queued"  # no limit asked: none applied
 
 
 def test_worker_heartbeats(store):

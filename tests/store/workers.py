@@ -104,4 +104,14 @@ def claim_all(store, index, lease_seconds):
     return ("ok", claimed)
 
 
-TASKS = {"conditional_put": conditional_put, "write_burst": write_burst, "claim_all": claim_all}
+def submit_limited(store, index, max_active):
+    """Submit jobs for one requester at once from every process, under a limit."""
+    from service.store import TooManyActiveJobs
+
+    try:
+        return ("ok", store.create_job("train", f"n{index}", {}, requester="same", max_active=max_active).id)
+    except TooManyActiveJobs as refused:
+        return ("refused", refused.active)
+
+
+TASKS = {"conditional_put": conditional_put, "write_burst": write_burst, "claim_all": claim_all, "submit_limited": submit_limited}

@@ -17,7 +17,9 @@ SETTINGS = {"context_size": 2, "embedding_size": 8, "hidden_sizes": [16], "steps
 
 def test_twelve_jobs_on_two_replicas_and_three_workers_run_exactly_once(postgres_url, tmp_path):
     with fresh_database(postgres_url) as url:
-        replicas = [Server({"NEURONHUB_DATABASE_URL": url, "NEURONHUB_WORKERS": "1"}, tmp_path / f"web-{i}.log") for i in range(2)]
+        # one client submits all 12: its limit of active jobs is raised to allow that
+        replicas = [Server({"NEURONHUB_DATABASE_URL": url, "NEURONHUB_WORKERS": "1", "NEURONHUB_MAX_ACTIVE_JOBS_PER_KEY": "12"},
+                           tmp_path / f"web-{i}.log") for i in range(2)]
         workers = [WorkerProcess(url, log_path=tmp_path / f"worker-{i}.log") for i in range(3)]
         try:
             wait_for(lambda: requests.get(replicas[0].url + "/readyz", timeout=5).json()["workers"] == 3, 60, "3 live workers")
