@@ -1,4 +1,4 @@
-"""Run the benchmark suite: python -m benchmarks [--quick] [--only engine,http,large,training].
+"""Run the benchmark suite: python -m benchmarks [--quick] [--only engine,http,large,training,jobs].
 
 ./scripts/bench sets up the benchmark virtualenv and runs this. Results go to benchmarks/results.json
 and, as tables, to docs/benchmarks.md.
@@ -16,7 +16,7 @@ from pathlib import Path
 from . import machine, report
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("engine", "http", "large", "training", "pictures", "insight", "protocols")
+PARTS = ("engine", "http", "large", "training", "pictures", "insight", "protocols", "jobs")
 
 
 def _clean(value):
@@ -107,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
         log("protocols: Open Inference Protocol v2 vs the native API, per request, in process (1 BLAS thread)")
         with threadpool_limits(limits=1):
             results["protocols"] = protocols.run(rounds=3 if quick else 7, block_seconds=0.05 if quick else 0.3, log=log)
+    if "jobs" in parts:
+        from . import jobs
+
+        results["jobs"] = jobs.run(quick, log)
     results["machine"]["load_average_at_end"] = os.getloadavg()
     results["seconds"] = time.monotonic() - started
     results = _clean(results)

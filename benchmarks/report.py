@@ -406,6 +406,25 @@ def _batching_note(by_rows: dict[str, float] | None) -> str:
             "(OpenBLAS switches from its matrix-vector to its matrix-matrix kernel and packs the weights).")
 
 
+def _jobs(j: dict) -> list[str]:
+    c, l = j["checkpoints"], j["latency"]
+    return [
+        "## Training jobs: checkpoints and the web server's latency",
+        "",
+        "| measure | value | ratio |",
+        "| --- | --- | --- |",
+        f"| steps per second, no checkpoints | {c['steps_per_second_no_checkpoints']:.1f} | 1 |",
+        f"| steps per second, a checkpoint every 1 s | {c['steps_per_second_checkpoint_every_1s']:.1f} | "
+        f"{_ratio(c['ratio_every_1s'], lower_is_better=False)} |",
+        f"| one checkpoint (validation loss, serialise, store; {c['checkpoint_bytes'] / 1e6:.2f} MB) | {c['checkpoint_seconds'] * 1000:.1f} ms | "
+        f"{c['share_at_default_interval']:.2%} of training at the default 30 s (target < 5 %) |",
+        f"| median forward latency, idle | {l['idle_ms']:.2f} ms | 1 |",
+        f"| ... while a worker trains (priority batch, own session) | {l['training_batch_ms']:.2f} ms | {_ratio(l['ratio_batch'], 1.5)} |",
+        f"| ... while a worker trains (priority normal) | {l['training_normal_ms']:.2f} ms | {_ratio(l['ratio_normal'])} |",
+        "",
+    ]
+
+
 def markdown(results: dict) -> str:
     lines = [INTRODUCTION, "# Current figures", ""]
     if results.get("quick"):
@@ -429,6 +448,8 @@ def markdown(results: dict) -> str:
                   "", *table(results["insight"]), ""]
     if "protocols" in results:
         lines += _protocols(results["protocols"])
+    if "jobs" in results:
+        lines += _jobs(results["jobs"])
     lines += _findings(results)
     lines += [SPEED_CHANGES]
     notes = results.get("notes")

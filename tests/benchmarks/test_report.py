@@ -66,3 +66,19 @@ def test_the_insight_figures_render_when_a_run_has_them():
     assert "| explain (k=10) | 1200 µs | 1.50× | 400 µs | 2.00× |" in page
     assert "over 102,610 words: 0.500 s per request" in page
     assert "## Understanding a neuron" not in report.markdown(committed_results())
+
+
+def test_the_jobs_part_renders_its_ratios_against_its_targets():
+    results = copy.deepcopy(committed_results())
+    results["jobs"] = {
+        "checkpoints": {"steps_per_second_no_checkpoints": 12.0, "steps_per_second_checkpoint_every_1s": 11.0, "ratio_every_1s": 11 / 12,
+                        "checkpoint_seconds": 0.09, "checkpoint_bytes": 3_050_000, "share_at_default_interval": 0.09 / 30.09,
+                        "predicted_ratio_every_1s": 1 / 1.09, "step_seconds": 1 / 12},
+        "latency": {"idle_ms": 2.0, "training_batch_ms": 2.5, "ratio_batch": 1.25, "training_normal_ms": 4.0, "ratio_normal": 2.0,
+                    "idle_again_ms": 2.1},
+    }
+    page = report.markdown(results)
+    assert "| steps per second, a checkpoint every 1 s | 11.0 | 0.92× |" in page
+    assert "| one checkpoint (validation loss, serialise, store; 3.05 MB) | 90.0 ms | 0.30% of training at the default 30 s (target < 5 %) |" in page
+    assert "| ... while a worker trains (priority batch, own session) | 2.50 ms | 1.25× ✓ |" in page
+    assert "| ... while a worker trains (priority normal) | 4.00 ms | 2.00× |" in page
