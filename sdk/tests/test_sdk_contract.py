@@ -127,8 +127,8 @@ def documented_success(operation_id: str) -> tuple[int, str | None, bytes]:
     else:
         first = next(iter(content["examples"].values()))
         example = (CONTRACT.resolve(first["$ref"].removeprefix("#"))[1] if "$ref" in first else first)["value"]
-    if isinstance(example, str) and "json" not in str(media_type):  # e.g. a text/event-stream, as sent
-        return int(status), media_type, example.encode()
+    if media_type == "text/event-stream":  # the example is one event, as an event parser reads it: sent as that event
+        return int(status), media_type, "".join(f"{field}: {value}\n" for field, value in example.items()).encode() + b"\n"
     return int(status), media_type, json.dumps(example).encode()
 
 

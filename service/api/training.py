@@ -117,7 +117,8 @@ def job_events(job_id: str) -> Response:
 
     def stream() -> Iterator[str]:
         current: Job | None = job
-        yield f"retry: {int(EVENTS_POLL_SECONDS * 1000)}\n\n"
+        retry = f"retry: {int(EVENTS_POLL_SECONDS * 1000)}\n\n"  # dispatches no event; also the keep-alive
+        yield retry
         seen, until = None, time.monotonic() + lasting
         said = time.monotonic()
         while current is not None:
@@ -127,9 +128,9 @@ def job_events(job_id: str) -> Response:
                 yield f"event: {event}\ndata: {orjson.dumps(job_resource(current, live_workers())).decode()}\n\n"
                 if not current.active:
                     return
-            elif time.monotonic() - said > EVENTS_KEEPALIVE_SECONDS:  # a comment, so clients and proxies see the stream alive
+            elif time.monotonic() - said > EVENTS_KEEPALIVE_SECONDS:  # so clients and proxies see the stream alive
                 said = time.monotonic()
-                yield ": keep-alive\n\n"
+                yield retry
             if time.monotonic() > until:
                 return
             time.sleep(EVENTS_POLL_SECONDS)
