@@ -222,11 +222,15 @@ def test_an_explained_word_shows_the_apis_attribution_per_neuron_and_per_context
 
 
 @pytest.mark.skipif(not HAS_NEURON_CARDS, reason="needs interventions of issue 13 §4 (branch insight-13)")
+def run_xor_on_one_one(browser: WebDriver, url: str) -> None:
+    open_explorer(browser, f"{url}/#network=xor-network", "xor-network")
+    browser.find_element(By.ID, "inputs").send_keys("1, 1")
+    browser.find_element(By.ID, "run-button").click()
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#output-bars li"), "the outputs")
+
+
 def test_ablating_a_plain_networks_neuron_shows_the_apis_new_outputs(server, desktop):
-    open_explorer(desktop, f"{server.url}/#network=xor-network", "xor-network")
-    desktop.find_element(By.ID, "inputs").send_keys("1, 1")
-    desktop.find_element(By.ID, "run-button").click()
-    wait(desktop, lambda b: b.find_elements(By.CSS_SELECTOR, "#output-bars li"), "the outputs")
+    run_xor_on_one_one(desktop, server.url)
     desktop.find_element(By.CSS_SELECTOR, '#diagram circle[data-layer="0"][data-index="1"]').click()
     wait(desktop, lambda b: b.find_element(By.ID, "neuron-panel").is_displayed(), "the neuron's card")
     desktop.find_element(By.ID, "ablate").click()
@@ -235,4 +239,55 @@ def test_ablating_a_plain_networks_neuron_shows_the_apis_new_outputs(server, des
     assert ablated["outputs"] == [2.0]  # h2 = relu(1 + 1 - 1) = 1 is gone: 2 - 2·0
     wait(desktop, lambda b: b.execute_script("return document.querySelector('#output-bars li').dataset.value") == "2", "the ablated output")
     assert desktop.find_element(By.CSS_SELECTOR, "#output-bars .value").text == "2 (was 0)"
+    assert_no_console_errors(desktop)
+
+
+def set_selected_neuron(browser: WebDriver, value: str) -> None:
+    box = browser.find_element(By.ID, "set-value")
+    box.clear()
+    box.send_keys(value)
+    browser.find_element(By.ID, "set").click()
+
+
+def test_an_intervention_the_api_refuses_is_shown_and_not_kept(server, desktop):
+    run_xor_on_one_one(desktop, server.url)
+    desktop.find_element(By.CSS_SELECTOR, '#diagram circle[data-layer="0"][data-index="0"]').click()
+    wait(desktop, lambda b: b.find_element(By.ID, "neuron-title").text.startswith("Layer 0 · neuron 0"), "neuron 0's card")
+    set_selected_neuron(desktop, "3")
+    wait(desktop, lambda b: b.execute_script("return document.querySelector('#output-bars li').dataset.value") == "1",
+         "the output with h1 = 3")  # 3 - 2·relu(1 + 1 - 1)
+    desktop.find_element(By.CSS_SELECTOR, '#diagram circle[data-layer="0"][data-index="1"]').click()
+    wait(desktop, lambda b: b.find_element(By.ID, "neuron-title").text.startswith("Layer 0 · neuron 1"), "neuron 1's card")
+    set_selected_neuron(desktop, "-1e308")  # 3 - 2·(-1e308) leaves the float range: the API refuses it
+    wait(desktop, lambda b: "non-finite" in b.find_element(By.ID, "errors").text or "overflow" in b.find_element(By.ID, "errors").text,
+         "the API's refusal in the page")
+    refused = [e for e in console_errors(desktop) if "/forward" in e["message"] and "422" in e["message"]]
+    assert refused  # the page asked, and showed the answer: nothing swallowed
+
+    # The refused intervention is not kept: the next run works, with the one intervention that was accepted.
+    assert [li.text for li in desktop.find_elements(By.CSS_SELECTOR, "#intervention-list li")] == ["layer 0 · neuron 0: set to 3 ×"]
+    inputs = desktop.find_element(By.ID, "inputs")
+    inputs.clear()
+    inputs.send_keys("1, 0")
+    desktop.find_element(By.ID, "run-button").click()
+    expected = requests.post(f"{server.url}/v1/networks/xor-network/forward", timeout=10,
+                             json={"inputs": [1, 0], "interventions": [{"layer": 0, "index": 0, "set": 3}]}).json()["outputs"]
+    assert expected == [3.0]  # 3 - 2·relu(1 + 0 - 1)
+    wait(desktop, lambda b: b.execute_script("return document.querySelector('#output-bars li').dataset.value") == "3", "the next run")
+    assert desktop.find_element(By.ID, "errors").text == ""
+    assert_no_console_errors(desktop)
+
+
+def test_a_language_networks_output_neurons_offer_no_intervention_the_api_would_refuse(server, desktop):
+    open_explorer(desktop, server.url)
+    predict_in_page(desktop, CONTEXT, [(w["word"], w["probability"]) for w in api_predictions(server.url, DEMO, CONTEXT)["words"]])
+    actions = ("ablate", "set", "scale")
+    desktop.find_element(By.CSS_SELECTOR, '#diagram circle[data-layer="1"]').click()  # the output layer: words, not neurons to edit
+    wait(desktop, lambda b: b.find_element(By.ID, "neuron-title").text.startswith("Layer 1 "), "an output neuron's card")
+    assert not any(desktop.find_element(By.ID, action).is_enabled() for action in actions)
+    assert "hidden layers" in desktop.find_element(By.ID, "intervene-hint").text
+    desktop.find_element(By.CSS_SELECTOR, '#diagram circle[data-layer="0"]').click()
+    wait(desktop, lambda b: b.find_element(By.ID, "neuron-title").text.startswith("Layer 0 "), "a hidden neuron's card")
+    assert all(desktop.find_element(By.ID, action).is_enabled() for action in actions)
+    assert not desktop.find_element(By.ID, "intervene-hint").is_displayed()
     assert_no_console_errors(desktop)

@@ -512,6 +512,9 @@
   function renderCard(card) {
     $("neuron-panel").hidden = false;
     $("neuron-title").textContent = `Layer ${card.layer} · neuron ${card.index} (${card.activation})`;
+    const editable = canIntervene(card.layer);
+    for (const action of ["ablate", "set", "scale"]) $(action).disabled = !editable;
+    $("intervene-hint").hidden = editable;
     const parts = [definitionList([
       ["bias", fmt(card.bias)],
       ["fan in / out", `${card.fan_in} / ${card.fan_out}`],
@@ -625,9 +628,18 @@
     clearErrors();
     if (!state.selected) return;
     const { layer, index } = state.selected;
-    state.interventions = state.interventions.filter((i) => !(i.layer === layer && i.index === index));
-    state.interventions.push({ layer, index, ...change });
-    await rerun();
+    const before = state.interventions;
+    state.interventions = [...before.filter((i) => !(i.layer === layer && i.index === index)), { layer, index, ...change }];
+    try {
+      await rerun();
+    } catch (error) {
+      state.interventions = before; // one the API refuses is not kept, or every later run would be refused too
+      throw error;
+    }
+  }
+
+  function canIntervene(layer) { // a language network's output layer holds the words' logits: the API takes hidden layers
+    return !isLanguage(state.network) || layer < state.network.layer_sizes.length - 2;
   }
 
   function renderInterventions(effect) {
