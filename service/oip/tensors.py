@@ -78,8 +78,10 @@ def _describe(value: Any) -> str:
         return "null"
     if isinstance(value, str):
         return repr(value if len(value) <= 40 else value[:37] + "...")
-    if isinstance(value, (list, dict)):
-        return "a list" if isinstance(value, list) else "an object"
+    if isinstance(value, list):
+        return f"a list of {len(value)} values"
+    if isinstance(value, dict):
+        return "an object"
     return repr(value)
 
 
@@ -167,8 +169,11 @@ def _input(index: int, raw: Any, reader: _BinaryReader) -> InputTensor:
     what = f"input {name!r}"
     _unknown(raw, _INPUT_KEYS, what)
     shape = raw.get("shape")
-    if type(shape) is not list or not all(type(d) is int and d >= 0 for d in shape):
+    if type(shape) is not list:
         raise ProtocolError(f"{what}: shape: expected a list of non-negative whole numbers, got {_describe(shape)}")
+    for position, size in enumerate(shape):
+        if type(size) is not int or size < 0:
+            raise ProtocolError(f"{what}: shape[{position}]: expected a non-negative whole number, got {_describe(size)}")
     datatype = raw.get("datatype")
     if datatype not in NUMERIC and datatype != BYTES:
         raise ProtocolError(f"{what}: datatype: expected one of {', '.join([*NUMERIC, BYTES])}, got {_describe(datatype)}")

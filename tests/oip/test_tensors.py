@@ -86,7 +86,14 @@ def test_responses_read_by_tritonclient_give_the_tensor_back(drawn, binary):
      None, "each input may be given once"),
     (b'{"inputs": [{"name": "a", "datatype": "FP64", "shape": [1], "data": [1]}], "outputs": [{"name": "o", "parameters": {"classification": -1}}]}',
      None, "classification: expected a whole number of classes >= 0, got -1"),
-    (b'[]', None, "expected an inference request (a JSON object), got a list"),
+    (b'[]', None, "expected an inference request (a JSON object), got a list of 0 values"),
+    (b'{"inputs": []}', None, "inputs: expected a non-empty list of input tensors, got a list of 0 values"),
+    (b'{"inputs": [{"name": "a", "datatype": "FP64", "shape": [-1, 2], "data": [1, 2]}]}', None,
+     "shape[0]: expected a non-negative whole number, got -1"),
+    (b'{"inputs": [{"name": "a", "datatype": "FP64", "shape": [1, "2"], "data": [1, 2]}]}', None,
+     "shape[1]: expected a non-negative whole number, got '2'"),
+    (b'{"inputs": [{"name": "a", "datatype": "FP64", "shape": 2, "data": [1, 2]}]}', None,
+     "shape: expected a list of non-negative whole numbers, got 2"),
     (b'{"inputs": [{"name": "a", "datatype": "FP32", "shape": [1], "data": [1e300]}]}', None, "FP32 data: a number does not fit in 32 bits"),
 ])
 def test_malformed_requests_say_what_was_expected(body, header, message):
