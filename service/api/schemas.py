@@ -139,9 +139,15 @@ class InterventionSchema(StrictSchema):
             raise ValidationError("expected exactly one of set (a value; 0 ablates) or scale (a factor)", "set")
 
 
+class InterventionItem(fields.Nested):
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValidationError(f"expected an object {{layer, index, set | scale}}, got {describe(value)}")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 def interventions_field() -> fields.Field:
-    return fields.List(fields.Nested(InterventionSchema), load_default=None, allow_none=False, validate=validate.Length(
-        max=MAX_INTERVENTIONS, error=f"expected at most {MAX_INTERVENTIONS} interventions"))
+    return ListOf(InterventionItem(InterventionSchema), 0, MAX_INTERVENTIONS, load_default=None, allow_none=False)
 
 
 class ForwardSchema(StrictSchema):

@@ -319,6 +319,16 @@ def test_bad_interventions_are_422_naming_the_range_and_store_nothing(client, lm
     assert client.get("/v1/networks/lm").get_data() == before
 
 
+@pytest.mark.parametrize("interventions, field, words", [
+    ("none", "interventions", "expected a list of 0 to 1000 values, got string 'none'"),
+    ({"layer": 0, "index": 0, "set": 0}, "interventions", "expected a list of 0 to 1000 values, got an object"),
+    ([{"layer": 0, "index": 0, "scale": 1}] * 1001, "interventions", "expected a list of 0 to 1000 values, got a list of 1001 values"),
+    ([{"layer": 0, "index": 0, "set": 0}, 5], "interventions[1]", "expected an object {layer, index, set | scale}, got number 5"),
+])
+def test_a_malformed_interventions_list_is_422_saying_what_came(client, lm, interventions, field, words):
+    assert_problem(post_json(client, "/v1/networks/lm/predict", {"context": "the cat", "interventions": interventions}), 422, field, words)
+
+
 def test_interventions_store_nothing(client, lm):
     before = client.get("/v1/networks/lm").get_data()
     for _ in range(2):
