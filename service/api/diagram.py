@@ -17,7 +17,7 @@ from .problems import validation_problem
 bp = Blueprint("diagram", __name__, url_prefix="/v1")
 
 SVG = "image/svg+xml"
-MAX_CONTEXT_CHARS = 400  # the last words are what is read; 400 characters, percent-encoded, fit gunicorn's 4094-byte request line
+MAX_CONTEXT_CHARS = 300  # the last words are what is read; 300 characters of 4 UTF-8 bytes, 12 each percent-encoded, fit gunicorn's 4094-byte request line beside a 64-character name
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 

@@ -92,7 +92,7 @@ def test_bad_queries_on_a_plain_network_name_the_field(client, query, field, mes
 def test_bad_queries_on_a_language_network_name_the_field(client):
     put_json(client, "/v1/networks/words", LANGUAGE)
     assert_problem(client.get("/v1/networks/words/diagram.svg?inputs=1,2"), 422, "inputs", "is a language network")
-    assert_problem(client.get("/v1/networks/words/diagram.svg", query_string={"context": "a " * 200 + "b"}), 422, "context", "at most 400")
+    assert_problem(client.get("/v1/networks/words/diagram.svg", query_string={"context": "a " * 150 + "b"}), 422, "context", "at most 300")
 
 
 def test_unknown_network_is_404_and_a_bad_name_422(client):

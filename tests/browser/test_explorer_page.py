@@ -291,3 +291,15 @@ def test_a_language_networks_output_neurons_offer_no_intervention_the_api_would_
     assert all(desktop.find_element(By.ID, action).is_enabled() for action in actions)
     assert not desktop.find_element(By.ID, "intervene-hint").is_displayed()
     assert_no_console_errors(desktop)
+
+
+def test_a_long_context_of_characters_outside_the_bmp_gets_its_prediction_and_diagram(server, desktop):
+    open_explorer(desktop, server.url)
+    context = "\U0001f600" * 250 + " the output layer"  # the diagram reads its end; cut by characters, never half a pair
+    desktop.execute_script("document.getElementById('context').value = arguments[0];", context)
+    desktop.find_element(By.ID, "predict-button").click()
+    expected = [(w["word"], w["probability"]) for w in api_predictions(server.url, DEMO, context)["words"]]
+    wait(desktop, lambda b: shown_predictions(b) == expected, "the prediction for the long context")
+    wait(desktop, lambda b: b.find_elements(By.CSS_SELECTOR, "#diagram circle[data-activation]"), "the diagram for it")
+    assert desktop.find_element(By.ID, "errors").text == ""
+    assert_no_console_errors(desktop)

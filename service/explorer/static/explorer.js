@@ -7,7 +7,7 @@
   const SVG_NS = "http://www.w3.org/2000/svg";
   const TOP_K = 10;
   const CARD_K = 5;
-  const DIAGRAM_CONTEXT_CHARS = 400; // the diagram's limit for ?context=
+  const DIAGRAM_CONTEXT_CHARS = 300; // the diagram's limit for ?context=
   const JOB_POLL_MS = 1500;
   const PREFERRED = ["demo-english", "neuron-language-model"];
 
@@ -299,7 +299,7 @@
     if (state.interventions.length) body.interventions = interventionBody();
     const [prediction, picture] = await Promise.all([
       api("POST", networkPath("/predict"), body),
-      api("GET", networkPath(`/diagram.svg?context=${enc(context.slice(-DIAGRAM_CONTEXT_CHARS))}`)), // the end holds the words read
+      api("GET", networkPath(`/diagram.svg?context=${enc(Array.from(context).slice(-DIAGRAM_CONTEXT_CHARS).join(""))}`)), // the end holds the words read; by characters, as the API counts (never half a surrogate pair)
     ]);
     if (generation !== state.generation) return;
     state.context = context;
