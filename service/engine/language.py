@@ -468,8 +468,10 @@ class LanguageModel:
         rng = np.random.Generator(np.random.PCG64(seed))
         v = self.vocabulary
         for _ in range(max_words):
-            z = self.logits(context, edits)[0].astype(np.float64)  # (V,)
-            model_probs, model_logp = stable_softmax(z)
+            logits = self.logits(context, edits)  # (1, V) in the network's dtype
+            z = logits[0].astype(np.float64)  # the sampling reads float64 logits (exact casts of float32 ones)
+            # the reported numbers are predict's: next_word_distribution's softmax in the network's dtype
+            model_probs, model_logp = (a[0] for a in _stable_softmax(logits, 1.0, overwrite=True))
             top = tuple(
                 WordProbability(v.words[j], int(j), float(model_probs[j]), float(model_logp[j]))
                 for j in (top_ids(model_logp, alternatives) if alternatives else ())

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from service.engine.errors import EngineError
-from service.engine.language import MAX_CONTEXT, LanguageModel, stable_softmax
+from service.engine.language import MAX_CONTEXT, LanguageModel, _sample, stable_softmax
 from service.engine.network import Layer, Network
 from service.engine.tokenizer import EOS, PAD, UNK
 
@@ -413,6 +413,57 @@ def test_each_step_carries_the_alternatives_predict_gives_and_the_chosen_words_l
         assert word.log_probability == next(p.log_probability for p in every if p.id == word.id)
         assert word.probability == pytest.approx(math.exp(word.log_probability), rel=1e-12)
         context.append(word.word)
+
+
+def wide_model(dtype):
+    """A random model over 40 words: enough for float32 and float64 softmaxes to differ in their last bits."""
+    rng = np.random.default_rng(21)
+    words = [PAD, UNK, EOS] + [f"w{i}" for i in range(37)]
+    net = Network([Layer(rng.normal(size=(9, 6)), rng.normal(size=9), "tanh"), Layer(3 * rng.normal(size=(40, 9)), rng.normal(size=40), "identity")],
+                  dtype=dtype)
+    return LanguageModel(words, rng.normal(size=(40, 3)), 2, net)
+
+
+def sampled_the_old_way(model, prompt, max_words, temperature, top_k, top_p, seed):
+    """The words generate chose before the reported numbers moved to the network's dtype: every step's
+    logits cast to float64, <pad> excluded, softmax(z / T) in float64, cut and drawn with PCG64(seed)."""
+    rng = np.random.Generator(np.random.PCG64(seed))
+    context, chosen = model.context_ids(prompt).ids.copy(), []
+    for _ in range(max_words):
+        z = model.logits(context)[0].astype(np.float64)
+        z[model.vocabulary.pad_id] = -np.inf
+        i = int(np.argmax(z)) if temperature == 0 else _sample(stable_softmax(z, temperature)[0], top_k, top_p, rng)[0]
+        chosen.append(model.vocabulary.words[i])
+        if i == model.vocabulary.eos_id:
+            break
+        context = np.concatenate([context[1:], [i]])
+    return chosen
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("temperature, top_k, top_p", [(0, None, None), (1.0, None, None), (0.7, 12, 0.9), (1.6, None, 0.95)])
+def test_seeded_generation_chooses_the_words_it_chose_before(dtype, temperature, top_k, top_p):
+    model = wide_model(dtype)
+    for seed in range(8):
+        generated = model.generate("w3 w4", 30, temperature, top_k, top_p, seed=seed)
+        assert [w.word for w in generated.words] == sampled_the_old_way(model, "w3 w4", 30, temperature, top_k, top_p, seed)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_reported_numbers_are_predicts_in_the_networks_dtype(dtype):
+    model = wide_model(dtype)
+    words = list(model.sample("w7", 25, 1.3, seed=9, alternatives=5).words)
+    context, differs_from_float64 = ["w7"], False
+    for word in words:
+        predicted = model.predict(" ".join(context), top_k=5)
+        assert [a.as_dict() for a in word.alternatives] == [p.as_dict() for p in predicted.words]  # bit for bit
+        every = {p.id: p for p in model.predict(" ".join(context), top_k=40).words}
+        assert (word.probability, word.log_probability) == (every[word.id].probability, every[word.id].log_probability)
+        in_float64 = stable_softmax(model.logits(model.context_ids(" ".join(context)).ids)[0].astype(np.float64))
+        differs_from_float64 |= any(float(in_float64[1][a.id]) != a.log_probability for a in word.alternatives)
+        context.append(word.word)
+    # float32: computing them in float64 (as before) would not have given predict's numbers
+    assert differs_from_float64 == (dtype == "float32")
 
 
 def test_an_impossible_word_has_a_finite_log_probability():

@@ -82,3 +82,32 @@ def test_an_impossible_word_has_a_finite_log_probability(live):
                                           logprobs=True, top_logprobs=5)
     values = [t.logprob for t in chat.choices[0].logprobs.content] + [a.logprob for t in chat.choices[0].logprobs.content for a in t.top_logprobs]
     assert np.isfinite(values).all() and min(values) < -1e307
+
+
+def test_a_float32_networks_top_logprobs_are_predicts_bit_for_bit(live):
+    rng = np.random.default_rng(3)
+    vocabulary = ["<pad>", "<unk>", "</s>"] + [f"w{i}" for i in range(29)]
+    live.store("words32", {"vocabulary": vocabulary, "embeddings": rng.normal(size=(32, 3)).tolist(), "context_size": 2, "dtype": "float32",
+                           "layers": [{"weights": rng.normal(size=(8, 6)).tolist(), "biases": rng.normal(size=8).tolist(), "activation": "tanh"},
+                                      {"weights": (3 * rng.normal(size=(32, 8))).tolist(), "biases": rng.normal(size=32).tolist(),
+                                       "activation": "identity"}]})
+
+    def predict(context: str, top_k: int) -> list[dict]:
+        response = live.http.post(f"{live.url}/v1/networks/words32/predict", json={"context": context, "top_k": top_k}, timeout=60)
+        assert response.status_code == 200, response.text
+        return response.json()["words"]
+
+    prompt = "w4 w9"
+    choice = live.client().completions.create(model="words32", prompt=prompt, max_tokens=12, seed=5, logprobs=5).choices[0]
+    generated = live.http.post(f"{live.url}/v1/networks/words32/generate", json={"prompt": prompt, "max_words": 12, "seed": 5, "top_p": 1},
+                               timeout=60).json()
+    assert choice.text == " " + generated["continuation"]  # the seeded completion is native generate's text
+    context = prompt
+    for token, logprob, top, word in zip(choice.logprobs.tokens, choice.logprobs.token_logprobs, choice.logprobs.top_logprobs,
+                                         generated["words"]):
+        predicted = predict(context, 5)
+        assert list(_words(top).items())[:5] == [(w["word"], w["log_probability"]) for w in predicted]  # exactly, in order
+        everything = {w["word"]: w for w in predict(context, len(vocabulary))}
+        assert logprob == everything[token.strip()]["log_probability"]
+        assert word["word"] == token.strip() and word["probability"] == everything[word["word"]]["probability"]  # native generate too
+        context += " " + token.strip()
