@@ -5,8 +5,9 @@ export.py writes for a plain network. A layer is Gemm(x, W, b) (alpha = beta = 1
 transposed or not) or MatMul(x, W) optionally followed by Add(., b), with W and b constants
 (initializers or Constant nodes; a Transpose, Identity or Cast of a constant is folded). After a
 layer comes at most one activation: Relu, Sigmoid, Tanh, Softmax over the last axis, Identity,
-LeakyRelu (alpha 0.01), Softplus, Gelu (opset 20, exact or tanh), Mul(z, Sigmoid(z)) (SiLU, as torch
-writes it), or one of export.py's ai.neuronhub functions. Anything else raises OnnxImportError
+LeakyRelu (alpha 0.01), Softplus, Gelu (opset 20, exact or tanh), GELU written out with Erf or Tanh
+(as torch writes it before opset 20; gelu.py), Mul(z, Sigmoid(z)) (SiLU, as torch writes it), or one
+of export.py's ai.neuronhub functions. Anything else raises OnnxImportError
 naming the node, its operator and what could not be mapped.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from google.protobuf.message import DecodeError
 from onnx import TensorProto, numpy_helper
 
 from ..engine.network import Layer
+from . import gelu
 from .activations import DOMAIN, FUNCTIONS, STANDARD
 
 DTYPES = {TensorProto.FLOAT: "float32", TensorProto.DOUBLE: "float64"}
@@ -184,6 +186,12 @@ class _Chain:
         where = _where(i, node)
         if node.domain in ("", "ai.onnx") and node.op_type in ("Gemm", "MatMul"):
             return "identity"
+        written_out = gelu.match(self.nodes[self.position:], self.current, self.constants)
+        if written_out is not None:
+            activation, count = written_out
+            self.position += count
+            self.current = self.nodes[self.position - 1][1].output[0]
+            return activation
         if not node.input or node.input[0] != self.current:
             got = repr(node.input[0]) if node.input else "no input"
             raise OnnxImportError(where, f"expected operator {_operator(node)} to act on {self.current!r}, got {got}")
@@ -212,6 +220,8 @@ class _Chain:
         if op == "Gelu":
             approximate = attributes.get("approximate", b"none")
             approximate = approximate.decode() if isinstance(approximate, bytes) else approximate
+            if approximate not in ("none", "tanh"):
+                raise OnnxImportError(where, f"Gelu with approximate={approximate!r} cannot be mapped (expected 'none' or 'tanh')")
             return "gelu_tanh" if approximate == "tanh" else "gelu"
         if op == "Sigmoid":
             following = self._peek()
@@ -223,7 +233,7 @@ class _Chain:
             return _BY_OPERATOR[op]
         raise OnnxImportError(where, f"operator {_operator(node)} cannot be mapped to a layer or an activation; supported: "
                                      "Gemm, MatMul (+ Add), Relu, LeakyRelu (alpha 0.01), Sigmoid, Tanh, Softplus, "
-                                     "Mul(z, Sigmoid(z)), Gelu, Softmax, Identity")
+                                     "Mul(z, Sigmoid(z)), Gelu (or written out with Erf or Tanh), Softmax, Identity")
 
 
 def _operator(node: Any) -> str:

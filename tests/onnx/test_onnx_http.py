@@ -80,3 +80,23 @@ def test_import_errors_are_problems(server: Running):
     other = requests.put(url, data=b"x", headers={**admin_headers(), "Content-Type": "text/plain"}, timeout=30)
     assert other.status_code == 415 and "application/json or application/onnx" in other.json()["detail"]
     assert requests.get(url, headers=read_headers(), timeout=30).status_code == 404  # nothing half-stored
+
+
+def test_torchs_written_out_gelu_imports_and_a_near_miss_is_a_422(server: Running):
+    data = (Path(__file__).resolve().parent / "fixtures" / "torch_gelu.onnx").read_bytes()  # opset 17: GELU as Erf and Tanh nodes
+    created = requests.put(f"{server.url}/v1/networks/imported-gelu", data=data, headers={**admin_headers(), **ONNX}, timeout=30)
+    assert created.status_code == 201, created.text
+    assert [l["activation"] for l in created.json()["layers"]] == ["gelu", "gelu_tanh", "identity"]
+    x = np.random.default_rng(9).normal(scale=2.0, size=(6, 5)).astype(np.float32)
+    (expected,) = run(data, {"input": x})
+    native = np.array(server.post("/v1/networks/imported-gelu/forward", {"inputs": x.tolist()})["outputs"], dtype=np.float32)
+    np.testing.assert_allclose(native, expected, rtol=1e-5, atol=1e-5)
+    import onnx
+    from onnx import numpy_helper
+    model = onnx.load_model_from_string(data)
+    half = next(n for n in model.graph.node if n.output[0] == "/1/Constant_2_output_0")  # the exact GELU's 0.5
+    half.attribute[0].t.CopyFrom(numpy_helper.from_array(np.array(0.25, np.float32)))
+    near_miss = requests.put(f"{server.url}/v1/networks/near-gelu", data=model.SerializeToString(), headers={**admin_headers(), **ONNX},
+                             timeout=30)
+    assert near_miss.status_code == 422 and near_miss.headers["Content-Type"] == "application/problem+json"
+    assert "operator Div cannot be mapped" in near_miss.json()["errors"]["graph.node[2] (/1/Div)"][0]
