@@ -8,7 +8,6 @@ inside strings never count.
 from __future__ import annotations
 
 import re
-from collections import deque
 from typing import Any
 
 import numpy as np
@@ -41,8 +40,11 @@ def _structure(raw: bytes) -> bytes:
     """The brackets, braces and colons of a valid JSON text that are not inside a string."""
     if b"\\" in raw:
         return _STRING_LITERAL.sub(b"", raw).translate(None, _KEEP_STRUCTURE)
-    # No escapes: every string literal runs from one quote to the next. When the few literals hold
-    # no bracket, brace or colon (the usual request: keys, names), the whole text's structure is it.
+    # No escapes: every string literal runs from one quote to the next.
+    if len(raw) <= _SMALL_BODY:  # split at the quotes: the even parts are outside the literals
+        return b"".join(raw.split(b'"')[0::2]).translate(None, _KEEP_STRUCTURE)
+    # A large body: when the few literals hold no bracket, brace or colon (the usual request: keys,
+    # names), the whole text's structure is it, and the body is never copied into parts.
     start = raw.find(b'"')
     for _ in range(_FEW_LITERALS):
         if start == -1:
@@ -54,6 +56,7 @@ def _structure(raw: bytes) -> bytes:
     return b"".join(part.translate(None, _KEEP_STRUCTURE) for part in raw.split(b'"')[0::2])
 
 
+_SMALL_BODY = 4096
 _FEW_LITERALS = 32
 
 
@@ -69,6 +72,8 @@ def _describe_decode_error(exc: orjson.JSONDecodeError) -> str:
 
 
 def _check_depth(structure: bytes) -> None:
+    if len(structure) <= 2 * MAX_DEPTH:  # colons and brackets: too few brackets to nest that deep
+        return
     brackets = np.frombuffer(structure.replace(b":", b""), dtype=np.uint8)
     if brackets.size <= 2 * MAX_DEPTH:
         return
@@ -79,17 +84,21 @@ def _check_depth(structure: bytes) -> None:
 
 def _count_keys(document: Any, objects: int) -> int:
     """Keys of all objects after parsing (duplicates collapse), searching breadth-first and stopping
-    once every object is found, so long arrays of numbers below the last object are never walked."""
+    once every object is found, so long arrays of numbers below the last object are never walked.
+    (orjson gives exactly dict and list: type() is enough.)"""
     keys, found = 0, 0
-    queue: deque[Any] = deque([document])
-    while queue and found < objects:
-        node = queue.popleft()
-        if isinstance(node, dict):
-            found += 1
-            keys += len(node)
-            queue.extend(v for v in node.values() if isinstance(v, (dict, list)))
-        else:
-            queue.extend(v for v in node if isinstance(v, (dict, list)))
+    level = [document]
+    while level:
+        below: list[Any] = []
+        for node in level:
+            if found == objects:
+                return keys
+            if type(node) is dict:
+                found += 1
+                keys += len(node)
+                node = node.values()
+            below += [v for v in node if type(v) is dict or type(v) is list]
+        level = below
     return keys
 
 

@@ -56,9 +56,9 @@ def outputs_of(compiled: CompiledNetwork) -> list[TensorSpec]:
     return [TensorSpec("probabilities", datatype, (-1, size)), TensorSpec("logits", datatype, (-1, size))]
 
 
-def default_outputs(compiled: CompiledNetwork) -> tuple[str, ...]:
-    """What an infer request that names no outputs gets: not the traces."""
-    return ("output",) if compiled.language is None else ("probabilities", "logits")
+# What an infer request that names no outputs gets (not the traces), by "is it a plain network?"
+_DEFAULT_REQUESTED = {plain: tuple(RequestedOutput(n, None, 0) for n in names)
+                      for plain, names in ((True, ("output",)), (False, ("probabilities", "logits")))}
 
 
 def metadata(name: str, revision: int, compiled: CompiledNetwork) -> dict[str, Any]:
@@ -99,11 +99,14 @@ def config(name: str, revision: int, spec: dict[str, Any], compiled: CompiledNet
 
 def infer(compiled: CompiledNetwork, request: InferRequest, max_rows: int) -> list[tuple[OutputTensor, bool]]:
     """The requested outputs as (tensor, send as binary); only those are computed."""
-    requested = request.outputs or tuple(RequestedOutput(n, None, 0) for n in default_outputs(compiled))
-    for output in requested:
-        if not _has_output(compiled, output.name):
-            known = sorted(t.name for t in outputs_of(compiled))
-            raise ProtocolError(f"unknown output {output.name!r}; this model has outputs {', '.join(known)}")
+    if request.outputs:
+        requested = request.outputs
+        for output in requested:
+            if not _has_output(compiled, output.name):
+                known = sorted(t.name for t in outputs_of(compiled))
+                raise ProtocolError(f"unknown output {output.name!r}; this model has outputs {', '.join(known)}")
+    else:  # the model's own default outputs: there is nothing to check
+        requested = _DEFAULT_REQUESTED[compiled.language is None]
     wanted = {o.name for o in requested}
     try:
         if compiled.language is None:

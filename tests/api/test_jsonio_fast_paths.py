@@ -33,3 +33,39 @@ def test_many_plain_literals_and_strings_with_brackets():
     assert jsonio._structure(raw) == by_regex(raw)
     raw = orjson.dumps({"inputs": [[1.0, 2.0]] * 10, "note": "[:{"})
     assert jsonio._structure(raw) == by_regex(raw)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_structure_of_large_bodies_matches_the_regex(seed):
+    rng = random.Random(seed)
+    for _ in range(200):
+        raw = orjson.dumps({"pad": [0.5] * 1500, "doc": document(rng)})  # past _SMALL_BODY: the path that avoids splitting
+        assert len(raw) > jsonio._SMALL_BODY and jsonio._structure(raw) == by_regex(raw), raw
+
+
+def all_keys(node) -> int:
+    if isinstance(node, dict):
+        return len(node) + sum(all_keys(v) for v in node.values())
+    return sum(all_keys(v) for v in node) if isinstance(node, list) else 0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_count_keys_counts_every_objects_keys(seed):
+    rng = random.Random(seed)
+    for _ in range(1000):
+        parsed = orjson.loads(orjson.dumps([document(rng), {"tail": [1, 2, {"x": 1}]}]))
+        objects = by_regex(orjson.dumps(parsed)).count(b"{")
+        assert jsonio._count_keys(parsed, objects) == all_keys(parsed)
+
+
+@pytest.mark.parametrize("raw", [b'{"a": 1, "a": 2}', b'{"inputs": [{"name": "x", "name": "y"}]}',
+                                 b'[1, [2, {"k": [{"d": 1, "d": 1}]}]]', b'{"a": {"b": 1}, "c": {"b": 2, "c": 3, "c": 4}}'])
+def test_a_repeated_key_at_any_depth_is_refused(raw):
+    with pytest.raises(jsonio.InvalidJSON, match="same key twice"):
+        jsonio.parse_json(raw)
+
+
+def test_nesting_depth_is_still_limited():
+    jsonio.parse_json(b"[" * jsonio.MAX_DEPTH + b"]" * jsonio.MAX_DEPTH)
+    with pytest.raises(jsonio.InvalidJSON, match="nesting deeper"):
+        jsonio.parse_json(b"[" * (jsonio.MAX_DEPTH + 1) + b"]" * (jsonio.MAX_DEPTH + 1))
