@@ -75,7 +75,7 @@ def create_app(config: Config | None = None) -> Flask:
     try:
         store.ensure_schema()
         if config.seed_demo:
-            demo.seed(store)
+            demo.seed(store, english=config.seed_demo_english)
     except StoreUnavailable as exc:
         log.warning("database not reachable at start-up (%s); /readyz says 503 until it is", exc)
     return app

@@ -18,6 +18,7 @@ class Config:
     database_url: str = field(default="sqlite:///data/neuronhub.db", metadata={"doc": "SQLAlchemy URL: sqlite:///path or postgresql://user:pass@host/db"})
     database_connect_retry: int = field(default=5, metadata={"doc": "seconds a refused PostgreSQL connection is retried (a restart, a failover) before requests get 503; at most half of NEURONHUB_REQUEST_TIMEOUT"})
     seed_demo: bool = field(default=True, metadata={"doc": "add the demo neurons and networks when the store is empty"})
+    seed_demo_english: bool = field(default=True, metadata={"doc": "with NEURONHUB_SEED_DEMO, also queue the training of demo-english (Pride and Prejudice; about 2 minutes on one core in a training worker) when the store is empty"})
     max_body_bytes: int = field(default=32 * 1024 * 1024, metadata={"doc": "largest request body in bytes (413 above)"})
     max_batch_rows: int = field(default=4096, metadata={"doc": "most input vectors in one evaluate/forward request"})
     max_layers: int = field(default=64, metadata={"doc": "most layers in a network"})

@@ -50,7 +50,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path or Path(tempfile.mkstemp(prefix="gunicorn-", suffix=".log")[1])
         full_env = {**(clean_environment() if base_env is None else base_env), "PYTHONUNBUFFERED": "1",
-                    "NEURONHUB_SEED_DEMO": "false", "NEURONHUB_BIND": f"127.0.0.1:{self.port}", **env}
+                    "NEURONHUB_SEED_DEMO": "false", "NEURONHUB_SEED_DEMO_ENGLISH": "false", "NEURONHUB_BIND": f"127.0.0.1:{self.port}", **env}
         self.command = command or [GUNICORN, "--config", config, "service:create_app()"]
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(self.command, cwd=ROOT, env=full_env, stdout=self._log, stderr=subprocess.STDOUT)
