@@ -40,3 +40,12 @@ def store(db_url: str) -> Iterator[Store]:
     store.ensure_schema()
     yield store
     store.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_english(tmp_path_factory):
+    """(server, first job, final job): demo-english trained once per test session, as a first start does."""
+    from tests.support.demo_english import demo_english_server
+
+    with demo_english_server(tmp_path_factory.mktemp("demo-english")) as trained:
+        yield trained
