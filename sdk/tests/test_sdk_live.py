@@ -119,7 +119,7 @@ def test_iter_walks_all_pages(client: Client) -> None:
 def test_errors_from_the_real_service(client: Client, name: str) -> None:
     with pytest.raises(NotFoundError) as missing:
         client.networks.forward(name, [1, 0])
-    assert missing.value.detail == f"no network named {name!r}" and missing.value.request_id
+    assert missing.value.detail.startswith(f"no network named {name!r}; stored networks") and missing.value.request_id
 
     with pytest.raises(ValidationError) as ragged:
         client.networks.put(name, NetworkDefinition([LayerDefinition([[1, 2], [3]], "relu")]))

@@ -14,7 +14,7 @@ from .. import catalog
 from ..engine.errors import EngineError
 from ..engine.network import Network
 from ..onnx.read import MalformedOnnx, OnnxImportError, read_network
-from ..store import NotFound, PreconditionFailed, Record, RecordSummary
+from ..store import NotFound, PreconditionFailed, Record, RecordSummary, StoreUnavailable
 from .context import services
 from .problems import Problem, validation_problem
 from .requests import ONNX, checked_name, etag, expected_revision, json_body, limit_problem, precondition_failed, raw_body
@@ -41,8 +41,23 @@ _LIST_QUERY = ListQuerySchema()
 bp = Blueprint("definitions", __name__, url_prefix="/v1")
 
 
+NAMES_IN_NOT_FOUND = 5
+
+
 def not_found(kind: Kind, name: str) -> Problem:
-    return Problem(404, "not-found", "Not Found", f"no {kind.name} named {name!r}")
+    """404 for a missing definition, naming what exists (the first few by name) so a typo shows."""
+    detail = f"no {kind.name} named {name!r}"
+    try:
+        names = [summary.name for summary in services().store.list(kind.name, NAMES_IN_NOT_FOUND + 1)]
+    except StoreUnavailable:  # the 404 stands; the list is a courtesy
+        names = None
+    if names == []:
+        detail += f" (no {kind.name} is stored yet)"
+    elif names and len(names) <= NAMES_IN_NOT_FOUND:
+        detail += f"; stored {kind.plural}: {', '.join(names)}"
+    elif names:
+        detail += f"; stored {kind.plural} include {', '.join(names[:NAMES_IN_NOT_FOUND])} (GET /v1/{kind.plural} lists them all)"
+    return Problem(404, "not-found", "Not Found", detail)
 
 
 def _list(kind: Kind) -> Response:

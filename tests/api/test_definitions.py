@@ -145,3 +145,26 @@ def test_longest_name_is_fine(client):
     name = "N" + "a.b_c-9" * 9
     assert len(name) == 64
     assert put_json(client, f"/v1/neurons/{name}", RELU_NEURON).status_code == 201
+
+
+@pytest.mark.parametrize("plural, body", [("neurons", RELU_NEURON), ("networks", XOR)])
+def test_a_missing_name_is_answered_with_the_names_that_exist(client, plural, body):
+    kind = plural[:-1]
+    assert client.get(f"/v1/{plural}/xor").get_json()["detail"] == f"no {kind} named 'xor' (no {kind} is stored yet)"
+    for name in ("c-one", "a-one", "b-one"):
+        put_json(client, f"/v1/{plural}/{name}", body)
+    assert client.get(f"/v1/{plural}/a-on").get_json()["detail"] == f"no {kind} named 'a-on'; stored {plural}: a-one, b-one, c-one"
+    for name in ("d-one", "e-one", "f-one"):
+        put_json(client, f"/v1/{plural}/{name}", body)
+    answer = client.delete(f"/v1/{plural}/zz")
+    assert answer.status_code == 404
+    assert answer.get_json()["detail"] == (f"no {kind} named 'zz'; stored {plural} include a-one, b-one, c-one, d-one, e-one"
+                                           f" (GET /v1/{plural} lists them all)")
+
+
+def test_the_routes_that_read_a_network_name_what_exists(client):
+    put_json(client, "/v1/networks/xor", XOR)
+    for answer in (client.post("/v1/networks/xr/forward", json={"inputs": [1, 0]}),
+                   client.get("/v1/networks/xr/layers/0/neurons/0"),
+                   client.get("/v1/networks/xr/diagram.svg")):
+        assert_problem(answer, 404, contains="no network named 'xr'; stored networks: xor")
