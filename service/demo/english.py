@@ -16,7 +16,7 @@ DEMO_ENGLISH_NAME = "demo-english"
 DEMO_ENGLISH_DESCRIPTION = (
     "A Bengio-style neural language model of everyday English, trained on Jane Austen's Pride and Prejudice "
     "(public domain): it reads the last four words, looks up their embeddings, and its output layer scores "
-    "each of its 3,786 words as the next one. Try: 'thank you very' or 'she was'."
+    "each of its 3,786 words as the next one. Try: 'i do not' or 'thank you very'."
 )
 TEXT_PATH = Path(__file__).with_name("texts") / "pride-and-prejudice.txt"
 DEMO_ENGLISH_SETTINGS = TrainingSettings(seed=1813)
