@@ -16,12 +16,13 @@ FLAGS = (
 
 
 def executables() -> tuple[str, str]:
-    from tests.support.system_packages import package_missing  # imports pytest: only when something is missing
-
     browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not browser:
-        package_missing("Chromium", "chromium")
-    if not driver:
+    if not browser or not driver:
+        # imported only here: it imports pytest, which the benchmarks' environment (pictures.py) does not have
+        from tests.support.system_packages import package_missing
+
+        if not browser:
+            package_missing("Chromium", "chromium")
         package_missing("Chromium's WebDriver (chromedriver)", "chromium-driver")
     return browser, driver
 
