@@ -8,7 +8,7 @@ inside strings never count.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
@@ -24,16 +24,41 @@ class InvalidJSON(ValueError):
 
 
 def parse_json(raw: bytes) -> Any:
+    parsed = parse_json_keys_unchecked(raw)
+    check_keys(parsed)
+    return parsed.document
+
+
+class Parsed(NamedTuple):
+    """A strictly parsed document whose duplicate keys are not yet looked for (check_keys does)."""
+    document: Any
+    keys: int  # object keys in the text, a repeated key counted each time
+    objects: int  # objects in the text
+
+
+def parse_json_keys_unchecked(raw: bytes) -> Parsed:
+    """parse_json without the duplicate-key check, for a reader that looks at every object anyway and
+    can pass check_keys the sum of their sizes (the check then costs one comparison)."""
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidJSON(_describe_decode_error(exc)) from None
-    if isinstance(document, (dict, list)):
-        structure = _structure(raw)
-        _check_depth(structure)
-        if structure.count(b":") != _count_keys(document, structure.count(b"{")):
-            raise InvalidJSON("an object has the same key twice")
-    return document
+    if type(document) is not dict and type(document) is not list:
+        return Parsed(document, 0, 0)
+    structure = _structure(raw)
+    _check_depth(structure)
+    return Parsed(document, structure.count(b":"), structure.count(b"{"))
+
+
+def check_keys(parsed: Parsed, keys_seen: int | None = None) -> None:
+    """InvalidJSON when an object of the text has the same key twice. keys_seen: the sizes of parsed
+    objects summed by a caller that walked them; it can equal the text's count only when no key was
+    repeated (a sum over some of the objects is never larger). Otherwise, or without it, every
+    object is counted here."""
+    if keys_seen == parsed.keys or parsed.objects == 0:
+        return
+    if parsed.keys != _count_keys(parsed.document, parsed.objects):
+        raise InvalidJSON("an object has the same key twice")
 
 
 def _structure(raw: bytes) -> bytes:

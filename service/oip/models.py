@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..catalog import CompiledNetwork
-from ..engine.errors import EngineError
+from ..engine.errors import EngineError, NonFiniteResult
 from ..engine.language import stable_softmax, top_ids
 from .tensors import BYTES, DATATYPE_OF, InferRequest, InputTensor, OutputTensor, ProtocolError, RequestedOutput
 
@@ -59,6 +59,9 @@ def outputs_of(compiled: CompiledNetwork) -> list[TensorSpec]:
 # What an infer request that names no outputs gets (not the traces), by "is it a plain network?"
 _DEFAULT_REQUESTED = {plain: tuple(RequestedOutput(n, None, 0) for n in names)
                       for plain, names in ((True, ("output",)), (False, ("probabilities", "logits")))}
+
+
+_OUTPUT_ONLY = {"output"}
 
 
 def metadata(name: str, revision: int, compiled: CompiledNetwork) -> dict[str, Any]:
@@ -175,19 +178,26 @@ def _check_rows(tensor: InputTensor, max_rows: int) -> None:
 
 def _plain(compiled: CompiledNetwork, inputs: tuple[InputTensor, ...], wanted: set[str], max_rows: int) -> dict[str, np.ndarray]:
     network = compiled.network
-    tensor = _one_input(inputs, compiled)
-    if tensor.datatype not in ("FP32", "FP64"):
+    tensor = inputs[0] if len(inputs) == 1 and inputs[0].name == "input" else _one_input(inputs, compiled)
+    if tensor.datatype != "FP64" and tensor.datatype != "FP32":
         raise ProtocolError(f"input 'input': expected datatype FP32 or FP64, got {tensor.datatype}")
-    if len(tensor.shape) != 2 or tensor.shape[1] != network.input_size:
-        raise ProtocolError(f"input 'input': expected shape [batch, {network.input_size}], got {list(tensor.shape)}")
-    _check_rows(tensor, max_rows)
-    x = tensor.data  # finite: JSON has no NaN or infinity, and tensors.py checks binary data
-    if any(name.startswith("trace_") for name in wanted):
-        trace = network.trace(x)
-        values = {f"trace_{i}": step.activations for i, step in enumerate(trace)}
-        values["output"] = trace[-1].activations  # bitwise forward()'s values
-        return values
-    return {"output": network.forward(x)}
+    shape = tensor.shape
+    if len(shape) != 2 or shape[1] != network.input_size:
+        raise ProtocolError(f"input 'input': expected shape [batch, {network.input_size}], got {list(shape)}")
+    if not 0 < shape[0] <= max_rows:
+        _check_rows(tensor, max_rows)
+    x = tensor.data
+    try:
+        if wanted == _OUTPUT_ONLY:
+            return {"output": network.forward(x)}
+        trace = network.trace(x)  # some trace_{i} is wanted
+    except NonFiniteResult as exc:
+        if exc.field == "inputs" and not np.isfinite(x).all():  # binary data (JSON has no NaN or infinity)
+            raise ProtocolError("input 'input': expected finite numbers, got NaN or infinity") from None
+        raise
+    values = {f"trace_{i}": step.activations for i, step in enumerate(trace)}
+    values["output"] = trace[-1].activations  # bitwise forward()'s values
+    return values
 
 
 def _language(compiled: CompiledNetwork, inputs: tuple[InputTensor, ...], wanted: set[str], max_rows: int) -> dict[str, np.ndarray]:

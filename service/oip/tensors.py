@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import math
 import struct
-from dataclasses import dataclass
-from typing import Any
+import sys
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..api.jsonio import InvalidJSON, dumps, parse_json
-from ..engine.network import all_finite
+from ..api.jsonio import InvalidJSON, check_keys, dumps, parse_json_keys_unchecked
 
 # The datatypes this service reads and writes, and their little-endian numpy types.
 NUMERIC = {"FP32": np.dtype("<f4"), "FP64": np.dtype("<f8"), "INT64": np.dtype("<i8")}
 BYTES = "BYTES"
-_IN_NATIVE_ORDER = {datatype: dtype.newbyteorder("=") for datatype, dtype in NUMERIC.items()}
-_FEW_VALUES = 1024  # up to this many, np.isfinite(a).all() costs less than all_finite under np.errstate
+_LITTLE_ENDIAN = sys.byteorder == "little"  # then the tensors' bytes are read in place
 DATATYPE_OF = {"float32": "FP32", "float64": "FP64"}  # a network's dtype -> its tensors' datatype
 
 _REQUEST_KEYS = frozenset({"id", "inputs", "outputs", "parameters"})
@@ -43,31 +41,29 @@ class ProtocolError(Exception):
         self.status = status
 
 
-@dataclass(frozen=True)
-class InputTensor:
+class InputTensor(NamedTuple):
     name: str
     datatype: str
     shape: tuple[int, ...]
-    data: np.ndarray  # numeric: in the datatype's dtype, shaped; BYTES: an object array of bytes, shaped
+    data: np.ndarray  # numeric: in the datatype's dtype, shaped; BYTES: an object array of bytes, shaped.
+    # Binary floating-point data may hold NaN or infinity: the engine refuses them as it casts its
+    # inputs (models.py words that), so they are not looked for twice.
 
 
-@dataclass(frozen=True)
-class RequestedOutput:
+class RequestedOutput(NamedTuple):
     name: str
     binary: bool | None  # None: as the request's binary_data_output says
     classification: int  # 0: the tensor itself; k > 0: its top k as "value:index[:label]" strings
 
 
-@dataclass(frozen=True)
-class InferRequest:
+class InferRequest(NamedTuple):
     id: str | None
     inputs: tuple[InputTensor, ...]
     outputs: tuple[RequestedOutput, ...] | None  # None: the model's default outputs
     binary_output: bool
 
 
-@dataclass(frozen=True)
-class OutputTensor:
+class OutputTensor(NamedTuple):
     name: str
     datatype: str
     data: np.ndarray  # numeric, or an object array of str (BYTES)
@@ -90,113 +86,122 @@ def _describe(value: Any) -> str:
 def parse_request(body: bytes, header_length: str | None) -> InferRequest:
     """An infer request from its body and its Inference-Header-Content-Length header (None: all JSON)."""
     if header_length is None:
-        json_part, binary = body, b""
+        json_part, binary = body, memoryview(b"")
     else:
-        if not (header_length.isascii() and header_length.isdigit()) or not 0 < int(header_length) <= len(body):
+        if not (header_length.isascii() and header_length.isdigit()) or not 0 < (json_length := int(header_length)) <= len(body):
             raise ProtocolError(
                 f"Inference-Header-Content-Length: expected the byte length of the JSON header, 1..{len(body)}, got {header_length!r}")
-        json_part, binary = body[: int(header_length)], memoryview(body)[int(header_length):]
+        json_part, binary = body[:json_length], memoryview(body)[json_length:]
     if not json_part:
         raise ProtocolError("expected an inference request (a JSON object), got an empty body")
     try:
-        document = parse_json(bytes(json_part))
+        parsed = parse_json_keys_unchecked(bytes(json_part))
     except InvalidJSON as exc:
         raise ProtocolError(f"the inference request is not valid JSON: {exc}") from None
+    document = parsed.document
     if type(document) is not dict:
         raise ProtocolError(f"expected an inference request (a JSON object), got {_describe(document)}")
-    _unknown(document, _REQUEST_KEYS, "the inference request")
+    if not _REQUEST_KEYS.issuperset(document):
+        raise _unknown_field(document, _REQUEST_KEYS, "the inference request")
     request_id = document.get("id")
     if request_id is not None and type(request_id) is not str:
         raise ProtocolError(f"id: expected a string, got {_describe(request_id)}")
-    parameters = _parameters(document, "the inference request", _REQUEST_PARAMETERS)
+    parameters = document.get("parameters")
+    if parameters is None:
+        parameters = _NO_PARAMETERS
+    elif type(parameters) is not dict or not _REQUEST_PARAMETERS.issuperset(parameters):
+        raise _parameters_error(parameters, "the inference request", _REQUEST_PARAMETERS)
     binary_output = parameters.get("binary_data_output", False)
     if type(binary_output) is not bool:
         raise ProtocolError(f"parameters.binary_data_output: expected true or false, got {_describe(binary_output)}")
+    keys_seen = len(document) + len(parameters)  # summed over every object read here, for the duplicate-key check
     raw_inputs = document.get("inputs")
     if type(raw_inputs) is not list or not raw_inputs:
         raise ProtocolError(f"inputs: expected a non-empty list of input tensors, got {_describe(raw_inputs)}")
-    reader = _BinaryReader(binary)
-    inputs = tuple(_input(i, raw, reader) for i, raw in enumerate(raw_inputs))
-    if reader.left():
-        raise ProtocolError(f"the body has {reader.left()} bytes of binary data after the JSON header that no input's binary_data_size accounts for")
-    names = [t.name for t in inputs]
-    if len(set(names)) != len(names):
-        raise ProtocolError(f"inputs: each input may be given once, got {names}")
+    inputs = []
+    offset = 0  # into binary: where the next binary input's bytes begin
+    for i, raw in enumerate(raw_inputs):
+        tensor, keys, offset = _input(i, raw, binary, offset)
+        inputs.append(tensor)
+        keys_seen += keys
+    if offset != len(binary):
+        raise ProtocolError(f"the body has {len(binary) - offset} bytes of binary data after the JSON header that no input's binary_data_size accounts for")
+    if len(inputs) > 1 and len({t.name for t in inputs}) != len(inputs):
+        raise ProtocolError(f"inputs: each input may be given once, got {[t.name for t in inputs]}")
     outputs = None
     if "outputs" in document:
-        outputs = _outputs(document["outputs"])
-    return InferRequest(request_id, inputs, outputs, binary_output)
+        outputs, keys = _outputs(document["outputs"])
+        keys_seen += keys
+    try:
+        check_keys(parsed, keys_seen)
+    except InvalidJSON as exc:
+        raise ProtocolError(f"the inference request is not valid JSON: {exc}") from None
+    return InferRequest(request_id, tuple(inputs), outputs, binary_output)
 
 
-def _unknown(document: dict[str, Any], known: frozenset[str], what: str) -> None:
-    if known.issuperset(document):
-        return
+_NO_PARAMETERS: dict[str, Any] = {}  # read only
+
+
+def _unknown_field(document: dict[str, Any], known: frozenset[str], what: str) -> ProtocolError:
     extra = sorted(document.keys() - known)
-    if extra:
-        raise ProtocolError(f"{what}: unknown field {extra[0]!r}; expected only {', '.join(sorted(known))}")
+    return ProtocolError(f"{what}: unknown field {extra[0]!r}; expected only {', '.join(sorted(known))}")
 
 
-def _parameters(document: dict[str, Any], what: str, known: frozenset[str]) -> dict[str, Any]:
-    parameters = document.get("parameters")
-    if parameters is None:
-        return {}
+def _parameters_error(parameters: Any, what: str, known: frozenset[str]) -> ProtocolError:
     if type(parameters) is not dict:
-        raise ProtocolError(f"{what}: parameters: expected an object, got {_describe(parameters)}")
-    if known.issuperset(parameters):
-        return parameters
+        return ProtocolError(f"{what}: parameters: expected an object, got {_describe(parameters)}")
     extra = sorted(parameters.keys() - known)
-    if extra:
-        raise ProtocolError(f"{what}: parameter {extra[0]!r} is not supported here; supported: {', '.join(sorted(known))}")
-    return parameters
+    return ProtocolError(f"{what}: parameter {extra[0]!r} is not supported here; supported: {', '.join(sorted(known))}")
 
 
-class _BinaryReader:
-    def __init__(self, data: memoryview | bytes) -> None:
-        self._data = data
-        self._offset = 0
-
-    def take(self, size: int, what: str) -> memoryview | bytes:
-        if size > len(self._data) - self._offset:
-            raise ProtocolError(f"{what}: binary_data_size is {size} bytes, but only {len(self._data) - self._offset} bytes of binary data are left in the body")
-        part = self._data[self._offset : self._offset + size]
-        self._offset += size
-        return part
-
-    def left(self) -> int:
-        return len(self._data) - self._offset
-
-
-def _input(index: int, raw: Any, reader: _BinaryReader) -> InputTensor:
+def _input(index: int, raw: Any, binary: memoryview, offset: int) -> tuple[InputTensor, int, int]:
+    """(the tensor, the keys of its objects, the offset into binary after its bytes)."""
     if type(raw) is not dict:
         raise ProtocolError(f"inputs[{index}]: expected an input tensor object, got {_describe(raw)}")
     name = raw.get("name")
     if type(name) is not str:
         raise ProtocolError(f"inputs[{index}].name: expected a string, got {_describe(name)}")
     what = f"input {name!r}"
-    _unknown(raw, _INPUT_KEYS, what)
+    if not _INPUT_KEYS.issuperset(raw):
+        raise _unknown_field(raw, _INPUT_KEYS, what)
     shape = raw.get("shape")
-    if type(shape) is not list:
-        raise ProtocolError(f"{what}: shape: expected a list of non-negative whole numbers, got {_describe(shape)}")
-    for position, size in enumerate(shape):
-        if type(size) is not int or size < 0:
-            raise ProtocolError(f"{what}: shape[{position}]: expected a non-negative whole number, got {_describe(size)}")
+    if type(shape) is not list or not _INTEGERS.issuperset(map(type, shape)) or (shape and min(shape) < 0):
+        raise _shape_error(what, shape)
     datatype = raw.get("datatype")
     if datatype not in NUMERIC and datatype != BYTES:
         raise ProtocolError(f"{what}: datatype: expected one of {', '.join([*NUMERIC, BYTES])}, got {_describe(datatype)}")
     count = math.prod(shape)
-    parameters = _parameters(raw, what, _INPUT_PARAMETERS)
+    parameters = raw.get("parameters")
+    if parameters is None:
+        parameters = _NO_PARAMETERS
+    elif type(parameters) is not dict or not _INPUT_PARAMETERS.issuperset(parameters):
+        raise _parameters_error(parameters, what, _INPUT_PARAMETERS)
     if "binary_data_size" in parameters:
         size = parameters["binary_data_size"]
         if type(size) is not int or size < 0:
             raise ProtocolError(f"{what}: binary_data_size: expected a byte count, got {_describe(size)}")
         if "data" in raw:
             raise ProtocolError(f"{what}: has both data and binary_data_size; send one of them")
-        data = _binary_tensor(what, datatype, count, reader.take(size, what))
+        if size > len(binary) - offset:
+            raise ProtocolError(f"{what}: binary_data_size is {size} bytes, but only {len(binary) - offset} bytes of binary data are left in the body")
+        data = _binary_tensor(what, datatype, count, binary[offset : offset + size])
+        offset += size
     elif "data" in raw:
         data = _json_tensor(what, datatype, count, raw["data"])
     else:
         raise ProtocolError(f"{what}: expected data (JSON) or parameters.binary_data_size (binary), got neither")
-    return InputTensor(name, datatype, tuple(shape), data.reshape(shape))
+    shape = tuple(shape)
+    if data.shape != shape:
+        data = data.reshape(shape)
+    return InputTensor(name, datatype, shape, data), len(raw) + len(parameters), offset
+
+
+def _shape_error(what: str, shape: Any) -> ProtocolError:
+    if type(shape) is list:
+        for position, size in enumerate(shape):
+            if type(size) is not int or size < 0:
+                return ProtocolError(f"{what}: shape[{position}]: expected a non-negative whole number, got {_describe(size)}")
+    return ProtocolError(f"{what}: shape: expected a list of non-negative whole numbers, got {_describe(shape)}")
 
 
 def _binary_tensor(what: str, datatype: str, count: int, raw: memoryview | bytes) -> np.ndarray:
@@ -220,50 +225,47 @@ def _binary_tensor(what: str, datatype: str, count: int, raw: memoryview | bytes
     dtype = NUMERIC[datatype]
     if len(raw) != count * dtype.itemsize:
         raise ProtocolError(f"{what}: shape holds {count} {datatype} elements ({count * dtype.itemsize} bytes), binary_data_size is {len(raw)}")
-    array = np.frombuffer(raw, dtype=dtype).astype(_IN_NATIVE_ORDER[datatype], copy=False)
-    if dtype.kind == "f":
-        if array.size <= _FEW_VALUES:  # one pass that warns about nothing
-            finite = bool(np.isfinite(array).all())
-        else:
-            with np.errstate(over="ignore", invalid="ignore"):  # all_finite's sum may overflow
-                finite = all_finite(array)
-        if not finite:
-            raise ProtocolError(f"{what}: expected finite numbers, got NaN or infinity")
-    return array
+    array = np.frombuffer(raw, dtype=dtype)
+    return array if _LITTLE_ENDIAN else array.astype(dtype.newbyteorder("="))
 
 
-def _flat(data: Any) -> list[Any]:
-    """The elements of a JSON tensor, row-major: Triton takes nested lists as well as a flat one."""
+def _flat(data: Any) -> tuple[list[Any], set[type]]:
+    """(the elements of a JSON tensor, row-major; their types): Triton takes nested lists as well as
+    a flat one."""
     if type(data) is not list:
-        return [data]
-    if list not in set(map(type, data)):
-        return data
+        return [data], {type(data)}
+    kinds = set(map(type, data))
+    if list not in kinds:
+        return data, kinds
     flat: list[Any] = []
     for v in data:
-        flat.extend(_flat(v))
-    return flat
+        flat.extend(_flat(v)[0])
+    return flat, set(map(type, flat))
 
 
 def _json_tensor(what: str, datatype: str, count: int, data: Any) -> np.ndarray:
-    values = _flat(data)
+    if type(data) is list and list not in (kinds := set(map(type, data))):
+        values = data  # the usual, flat list
+    else:
+        values, kinds = _flat(data)
     if len(values) != count:
         raise ProtocolError(f"{what}: shape holds {count} elements, data has {len(values)}")
     if datatype == BYTES:
-        if not set(map(type, values)) <= _STRINGS:
+        if not kinds <= _STRINGS:
             bad = next(v for v in values if type(v) is not str)
             raise ProtocolError(f"{what}: BYTES data: expected strings, got {_describe(bad)}")
         array = np.empty(count, dtype=object)
         array[:] = [v.encode("utf-8") for v in values]
         return array
     if datatype == "INT64":
-        if not set(map(type, values)) <= _INTEGERS:
+        if not kinds <= _INTEGERS:
             bad = next(v for v in values if type(v) is not int)
             raise ProtocolError(f"{what}: INT64 data: expected whole numbers, got {_describe(bad)}")
         try:
             return np.array(values, dtype=np.int64)
         except OverflowError:
             raise ProtocolError(f"{what}: INT64 data: a number does not fit in 64 bits") from None
-    if not set(map(type, values)) <= _NUMBERS:
+    if not kinds <= _NUMBERS:
         bad = next(v for v in values if type(v) is not float and type(v) is not int)
         raise ProtocolError(f"{what}: {datatype} data: expected numbers, got {_describe(bad)}")
     if datatype == "FP64":
@@ -275,16 +277,24 @@ def _json_tensor(what: str, datatype: str, count: int, data: Any) -> np.ndarray:
     return array
 
 
-def _outputs(raw: Any) -> tuple[RequestedOutput, ...]:
+def _outputs(raw: Any) -> tuple[tuple[RequestedOutput, ...], int]:
+    """(the requested outputs, the keys of their objects)."""
     if type(raw) is not list:
         raise ProtocolError(f"outputs: expected a list of requested outputs, got {_describe(raw)}")
     found = []
+    keys = 0
     for i, item in enumerate(raw):
         if type(item) is not dict or type(item.get("name")) is not str:
             raise ProtocolError(f"outputs[{i}]: expected an object with a name, got {_describe(item)}")
         what = f"output {item['name']!r}"
-        _unknown(item, _OUTPUT_KEYS, what)
-        parameters = _parameters(item, what, _OUTPUT_PARAMETERS)
+        if not _OUTPUT_KEYS.issuperset(item):
+            raise _unknown_field(item, _OUTPUT_KEYS, what)
+        parameters = item.get("parameters")
+        if parameters is None:
+            parameters = _NO_PARAMETERS
+        elif type(parameters) is not dict or not _OUTPUT_PARAMETERS.issuperset(parameters):
+            raise _parameters_error(parameters, what, _OUTPUT_PARAMETERS)
+        keys += len(item) + len(parameters)
         binary = parameters.get("binary_data")
         if binary is not None and type(binary) is not bool:
             raise ProtocolError(f"{what}: binary_data: expected true or false, got {_describe(binary)}")
@@ -292,10 +302,9 @@ def _outputs(raw: Any) -> tuple[RequestedOutput, ...]:
         if type(k) is not int or k < 0:
             raise ProtocolError(f"{what}: classification: expected a whole number of classes >= 0, got {_describe(k)}")
         found.append(RequestedOutput(item["name"], binary, k))
-    names = [o.name for o in found]
-    if len(set(names)) != len(names):
-        raise ProtocolError(f"outputs: each output may be requested once, got {names}")
-    return tuple(found)
+    if len(found) > 1 and len({o.name for o in found}) != len(found):
+        raise ProtocolError(f"outputs: each output may be requested once, got {[o.name for o in found]}")
+    return tuple(found), keys
 
 
 def encode_response(model_name: str, version: str, request_id: str | None, outputs: list[tuple[OutputTensor, bool]]) -> tuple[bytes, int | None]:

@@ -69,3 +69,55 @@ def test_nesting_depth_is_still_limited():
     jsonio.parse_json(b"[" * jsonio.MAX_DEPTH + b"]" * jsonio.MAX_DEPTH)
     with pytest.raises(jsonio.InvalidJSON, match="nesting deeper"):
         jsonio.parse_json(b"[" * (jsonio.MAX_DEPTH + 1) + b"]" * (jsonio.MAX_DEPTH + 1))
+
+
+def objects_of(node):
+    if isinstance(node, dict):
+        yield node
+    for child in node.values() if isinstance(node, dict) else node if isinstance(node, list) else ():
+        yield from objects_of(child)
+
+
+def with_a_repeated_key(rng: random.Random, document) -> bytes | None:
+    """document's text with the first key of one of its objects written twice, or None when no
+    object has a key."""
+    keyed = [o for o in objects_of(document) if o]
+    if not keyed:
+        return None
+    target = rng.choice(keyed)
+
+    def text(node) -> bytes:
+        if isinstance(node, dict):
+            items = list(node.items())
+            if node is target:
+                items.insert(1, items[0])
+            return b"{" + b",".join(orjson.dumps(k) + b":" + text(v) for k, v in items) + b"}"
+        if isinstance(node, list):
+            return b"[" + b",".join(map(text, node)) + b"]"
+        return orjson.dumps(node)
+
+    return text(document)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_sum_over_some_objects_passes_only_when_no_key_repeats(seed):
+    """check_keys with keys_seen from a reader that walked any subset of the objects: never lets a
+    repeated key through, and never needs the full count when the reader saw them all."""
+    rng = random.Random(seed)
+    for _ in range(300):
+        document = {"doc": document_with_objects(rng)}
+        raw = orjson.dumps(document)
+        parsed = jsonio.parse_json_keys_unchecked(raw)
+        seen = [o for o in objects_of(parsed.document) if rng.random() < 0.7]
+        jsonio.check_keys(parsed, sum(map(len, seen)))  # no repeated key: passes, whatever was seen
+        repeated = with_a_repeated_key(rng, document)
+        if repeated is not None:
+            parsed = jsonio.parse_json_keys_unchecked(repeated)
+            seen = [o for o in objects_of(parsed.document) if rng.random() < 0.7]
+            with pytest.raises(jsonio.InvalidJSON, match="same key twice"):
+                jsonio.check_keys(parsed, sum(map(len, seen)))
+
+
+def document_with_objects(rng: random.Random):
+    found = document(rng)
+    return found if isinstance(found, dict) else {"k0": found, "k1": [document(rng)]}

@@ -1,6 +1,7 @@
 """The /v2 routes through the contract-checking client: every answer, errors included, is one
 openapi.yaml documents (the Open Inference Protocol's JSON and its {"error": ...} envelope)."""
 import gzip
+import json
 import zlib
 
 import numpy as np
@@ -99,3 +100,20 @@ def test_body_over_the_limit(client, config):
     response = client.post("/v2/models/xor/infer", data=b"x" * (config.max_body_bytes + 1))
     assert response.status_code == 413
     assert response.json == {"error": f"the body is larger than {config.max_body_bytes} bytes (NEURONHUB_MAX_BODY_BYTES)"}
+
+
+def test_binary_inputs_that_are_not_finite_are_refused_by_name(client):
+    """Binary floats are checked once, by the engine as it casts them; the answer names the input
+    whichever outputs were asked for, and an FP32 tensor meets a float64 network the same way."""
+    assert client.put("/v1/networks/xor", json=XOR).status_code == 201
+    for datatype, dtype in (("FP64", "<f8"), ("FP32", "<f4")):
+        for bad in (np.nan, np.inf, -np.inf):
+            for outputs in (None, ["output"], ["trace_0", "output"]):
+                values = np.array([0.5, bad], dtype)
+                header = {"inputs": [{"name": "input", "datatype": datatype, "shape": [1, 2], "parameters": {"binary_data_size": values.nbytes}}]}
+                if outputs is not None:
+                    header["outputs"] = [{"name": name} for name in outputs]
+                head = json.dumps(header).encode()
+                response = client.post("/v2/models/xor/infer", data=head + values.tobytes(),
+                                       headers={"Inference-Header-Content-Length": str(len(head))})
+                assert (response.status_code, response.json) == (400, {"error": "input 'input': expected finite numbers, got NaN or infinity"})

@@ -102,3 +102,16 @@ def test_malformed_requests_say_what_was_expected(body, header, message):
     with pytest.raises(ProtocolError) as error:
         parse_request(body, header)
     assert message in error.value.message
+
+
+@pytest.mark.parametrize("body", [
+    b'{"id": "a", "id": "b", "inputs": [{"name": "a", "datatype": "FP64", "shape": [1], "data": [1]}]}',
+    b'{"inputs": [{"name": "a", "datatype": "FP64", "datatype": "FP32", "shape": [1], "data": [1]}]}',
+    b'{"inputs": [{"name": "a", "datatype": "FP64", "shape": [1], "data": [1]}], "parameters": {"binary_data_output": true, "binary_data_output": false}}',
+    b'{"inputs": [{"name": "a", "datatype": "FP64", "shape": [1], "data": [1]}], "outputs": [{"name": "o", "name": "p"}]}',
+    b'{"inputs": [{"name": "a", "datatype": "FP64", "shape": [1], "data": [1]}], "outputs": [{"name": "o", "parameters": {"classification": 1, "classification": 2}}]}',
+])
+def test_a_key_given_twice_anywhere_in_the_request_is_refused(body):
+    with pytest.raises(ProtocolError) as error:
+        parse_request(body, None)
+    assert error.value.message == "the inference request is not valid JSON: an object has the same key twice"
