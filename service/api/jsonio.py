@@ -24,7 +24,7 @@ class InvalidJSON(ValueError):
 
 
 def parse_json(raw: bytes) -> Any:
-    parsed = parse_json_keys_unchecked(raw)
+    parsed = _parse(raw, rough=False)
     check_keys(parsed)
     return parsed.document
 
@@ -34,29 +34,45 @@ class Parsed(NamedTuple):
     document: Any
     keys: int  # object keys in the text, a repeated key counted each time
     objects: int  # objects in the text
+    rough_text: bytes | None  # the text, when keys and objects also count ':' and '{' inside its strings
 
 
 def parse_json_keys_unchecked(raw: bytes) -> Parsed:
     """parse_json without the duplicate-key check, for a reader that looks at every object anyway and
-    can pass check_keys the sum of their sizes (the check then costs one comparison)."""
+    can pass check_keys the sum of their sizes (the check then costs one comparison). A short text's
+    counts are taken roughly, strings included: never lower than the structure's, and exact unless a
+    string holds ':' or '{'."""
+    return _parse(raw, rough=True)
+
+
+def _parse(raw: bytes, rough: bool) -> Parsed:
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidJSON(_describe_decode_error(exc)) from None
     if type(document) is not dict and type(document) is not list:
-        return Parsed(document, 0, 0)
+        return Parsed(document, 0, 0, None)
+    if rough:
+        counted = raw.translate(None, _KEEP_STRUCTURE)
+        if len(counted) <= 2 * MAX_DEPTH:  # too few brackets to nest too deep
+            return Parsed(document, counted.count(b":"), counted.count(b"{"), raw)
     structure = _structure(raw)
     _check_depth(structure)
-    return Parsed(document, structure.count(b":"), structure.count(b"{"))
+    return Parsed(document, structure.count(b":"), structure.count(b"{"), None)
 
 
 def check_keys(parsed: Parsed, keys_seen: int | None = None) -> None:
     """InvalidJSON when an object of the text has the same key twice. keys_seen: the sizes of parsed
     objects summed by a caller that walked them; it can equal the text's count only when no key was
-    repeated (a sum over some of the objects is never larger). Otherwise, or without it, every
-    object is counted here."""
+    repeated (a sum over some of the objects is never larger, a rough count never smaller).
+    Otherwise, or without it, every object is counted here."""
     if keys_seen == parsed.keys or parsed.objects == 0:
         return
+    if parsed.rough_text is not None:
+        structure = _structure(parsed.rough_text)
+        parsed = Parsed(parsed.document, structure.count(b":"), structure.count(b"{"), None)
+        if keys_seen == parsed.keys or parsed.objects == 0:
+            return
     if parsed.keys != _count_keys(parsed.document, parsed.objects):
         raise InvalidJSON("an object has the same key twice")
 

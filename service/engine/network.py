@@ -87,7 +87,7 @@ class Network:
 
     @property
     def input_size(self) -> int:
-        return self.layers[0].input_size
+        return self._input_size
 
     @property
     def output_size(self) -> int:

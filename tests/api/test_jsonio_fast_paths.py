@@ -121,3 +121,15 @@ def test_a_sum_over_some_objects_passes_only_when_no_key_repeats(seed):
 def document_with_objects(rng: random.Random):
     found = document(rng)
     return found if isinstance(found, dict) else {"k0": found, "k1": [document(rng)]}
+
+
+def test_the_reader_that_counts_keys_gets_depth_and_strings_right():
+    with pytest.raises(jsonio.InvalidJSON, match="nesting deeper"):
+        jsonio.parse_json_keys_unchecked(b"[" * (jsonio.MAX_DEPTH + 1) + b"]" * (jsonio.MAX_DEPTH + 1))
+    # ':' and '{' inside strings make the rough count too high: the structure is then counted exactly
+    parsed = jsonio.parse_json_keys_unchecked(b'{"a:{": "b:{", "c": {"d": 1}}')
+    assert (parsed.keys, parsed.objects) == (5, 4)  # 3 keys and 2 objects, and the strings' two of each
+    jsonio.check_keys(parsed, 3)
+    parsed = jsonio.parse_json_keys_unchecked(b'{"a:{": "b:{", "c": {"d": 1, "d": 2}}')
+    with pytest.raises(jsonio.InvalidJSON, match="same key twice"):
+        jsonio.check_keys(parsed, 3)
