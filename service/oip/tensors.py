@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..api.jsonio import InvalidJSON, check_keys, dumps, parse_json_keys_unchecked
+from ..api.jsonio import InvalidJSON, Parsed, check_keys, dumps, parse_json_keys_unchecked
 
 # The datatypes this service reads and writes, and their little-endian numpy types.
 NUMERIC = {"FP32": np.dtype("<f4"), "FP64": np.dtype("<f8"), "INT64": np.dtype("<i8")}
@@ -98,6 +98,17 @@ def parse_request(body: bytes, header_length: str | None) -> InferRequest:
         parsed = parse_json_keys_unchecked(bytes(json_part))
     except InvalidJSON as exc:
         raise ProtocolError(f"the inference request is not valid JSON: {exc}") from None
+    try:
+        request, keys_seen = _read(parsed, binary)
+    except ProtocolError:
+        _check_keys(parsed, None)  # a repeated key is the first thing wrong with such a text, as parse_json says
+        raise
+    _check_keys(parsed, keys_seen)
+    return request
+
+
+def _read(parsed: Parsed, binary: memoryview) -> tuple[InferRequest, int]:
+    """(the request, the keys of the objects read, for check_keys)."""
     document = parsed.document
     if type(document) is not dict:
         raise ProtocolError(f"expected an inference request (a JSON object), got {_describe(document)}")
@@ -132,11 +143,16 @@ def parse_request(body: bytes, header_length: str | None) -> InferRequest:
     if "outputs" in document:
         outputs, keys = _outputs(document["outputs"])
         keys_seen += keys
+    return InferRequest(request_id, tuple(inputs), outputs, binary_output), keys_seen
+
+
+
+
+def _check_keys(parsed: Parsed, keys_seen: int | None) -> None:
     try:
         check_keys(parsed, keys_seen)
     except InvalidJSON as exc:
         raise ProtocolError(f"the inference request is not valid JSON: {exc}") from None
-    return InferRequest(request_id, tuple(inputs), outputs, binary_output)
 
 
 _NO_PARAMETERS: dict[str, Any] = {}  # read only

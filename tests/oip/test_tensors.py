@@ -110,6 +110,12 @@ def test_malformed_requests_say_what_was_expected(body, header, message):
     b'{"inputs": [{"name": "a", "datatype": "FP64", "shape": [1], "data": [1]}], "parameters": {"binary_data_output": true, "binary_data_output": false}}',
     b'{"inputs": [{"name": "a", "datatype": "FP64", "shape": [1], "data": [1]}], "outputs": [{"name": "o", "name": "p"}]}',
     b'{"inputs": [{"name": "a", "datatype": "FP64", "shape": [1], "data": [1]}], "outputs": [{"name": "o", "parameters": {"classification": 1, "classification": 2}}]}',
+    # and before whatever else is wrong with the text
+    b'{"id": "x", "id": 1, "inputs": [{"name": "a", "datatype": "FP64", "shape": [1], "data": [1]}]}',
+    b'{"a": 1, "a": 2}',
+    b'{"inputs": [], "inputs": []}',
+    b'[{"a": 1, "a": 2}]',
+    b'{"inputs": [{"name": "a", "datatype": "FP64", "shape": [2], "data": [1, 2], "data": [1, 2, 3]}]}',
 ])
 def test_a_key_given_twice_anywhere_in_the_request_is_refused(body):
     with pytest.raises(ProtocolError) as error:
