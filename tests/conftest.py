@@ -42,10 +42,30 @@ def store(db_url: str) -> Iterator[Store]:
     store.dispose()
 
 
-@pytest.fixture(scope="session")
-def demo_english(tmp_path_factory):
-    """(server, first job, final job): demo-english trained once per test session, as a first start does."""
-    from tests.support.demo_english import demo_english_server
+_DEMO_ENGLISH_WANTED = pytest.StashKey[bool]()
 
-    with demo_english_server(tmp_path_factory.mktemp("demo-english")) as trained:
-        yield trained
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    session.config.stash[_DEMO_ENGLISH_WANTED] = any("demo_english" in getattr(item, "fixturenames", ()) for item in session.items)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _demo_english_training(request, tmp_path_factory):
+    """demo-english's training (minutes), started before the first test when a selected test needs
+    the model: it runs on the second core while the rest of the suite does."""
+    if not request.config.stash.get(_DEMO_ENGLISH_WANTED, False):
+        yield None
+        return
+    from tests.support.demo_english import DemoEnglishRun
+
+    run = DemoEnglishRun(tmp_path_factory.mktemp("demo-english"))
+    try:
+        yield run
+    finally:
+        run.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_english(_demo_english_training):
+    """(server, first job, final job): demo-english trained once per test session, as a first start does."""
+    return _demo_english_training.wait()
