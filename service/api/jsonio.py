@@ -58,6 +58,10 @@ def _parse(raw: bytes, rough: bool) -> Parsed:
             return Parsed(document, counted.count(b":"), counted.count(b"{"), raw)
     structure = _structure(raw)
     _check_depth(structure)
+    return _counted(document, structure)
+
+
+def _counted(document: Any, structure: bytes) -> Parsed:
     return Parsed(document, structure.count(b":"), structure.count(b"{"), None)
 
 
@@ -68,11 +72,8 @@ def check_keys(parsed: Parsed, keys_seen: int | None = None) -> None:
     Otherwise, or without it, every object is counted here."""
     if keys_seen == parsed.keys or parsed.objects == 0:
         return
-    if parsed.rough_text is not None:
-        structure = _structure(parsed.rough_text)
-        parsed = Parsed(parsed.document, structure.count(b":"), structure.count(b"{"), None)
-        if keys_seen == parsed.keys or parsed.objects == 0:
-            return
+    if parsed.rough_text is not None:  # the rough counts disagree: count the structure itself
+        return check_keys(_counted(parsed.document, _structure(parsed.rough_text)), keys_seen)
     if parsed.keys != _count_keys(parsed.document, parsed.objects):
         raise InvalidJSON("an object has the same key twice")
 

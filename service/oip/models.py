@@ -61,7 +61,7 @@ _DEFAULT_REQUESTED = {plain: tuple(RequestedOutput(n, None, 0) for n in names)
                       for plain, names in ((True, ("output",)), (False, ("probabilities", "logits")))}
 
 
-_OUTPUT_ONLY = {"output"}
+_OUTPUT_ONLY = frozenset({"output"})  # what a plain network is asked for without traces
 
 
 def metadata(name: str, revision: int, compiled: CompiledNetwork) -> dict[str, Any]:

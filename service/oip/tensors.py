@@ -118,10 +118,7 @@ def _read(parsed: Parsed, binary: memoryview) -> tuple[InferRequest, int]:
     if request_id is not None and type(request_id) is not str:
         raise ProtocolError(f"id: expected a string, got {_describe(request_id)}")
     parameters = document.get("parameters")
-    if parameters is None:
-        parameters = _NO_PARAMETERS
-    elif type(parameters) is not dict or not _REQUEST_PARAMETERS.issuperset(parameters):
-        raise _parameters_error(parameters, "the inference request", _REQUEST_PARAMETERS)
+    parameters = _NO_PARAMETERS if parameters is None else _checked_parameters(parameters, "the inference request", _REQUEST_PARAMETERS)
     binary_output = parameters.get("binary_data_output", False)
     if type(binary_output) is not bool:
         raise ProtocolError(f"parameters.binary_data_output: expected true or false, got {_describe(binary_output)}")
@@ -146,8 +143,6 @@ def _read(parsed: Parsed, binary: memoryview) -> tuple[InferRequest, int]:
     return InferRequest(request_id, tuple(inputs), outputs, binary_output), keys_seen
 
 
-
-
 def _check_keys(parsed: Parsed, keys_seen: int | None) -> None:
     try:
         check_keys(parsed, keys_seen)
@@ -163,11 +158,14 @@ def _unknown_field(document: dict[str, Any], known: frozenset[str], what: str) -
     return ProtocolError(f"{what}: unknown field {extra[0]!r}; expected only {', '.join(sorted(known))}")
 
 
-def _parameters_error(parameters: Any, what: str, known: frozenset[str]) -> ProtocolError:
+def _checked_parameters(parameters: Any, what: str, known: frozenset[str]) -> dict[str, Any]:
+    """A parameters object given (not null), when it is an object of known parameters."""
     if type(parameters) is not dict:
-        return ProtocolError(f"{what}: parameters: expected an object, got {_describe(parameters)}")
-    extra = sorted(parameters.keys() - known)
-    return ProtocolError(f"{what}: parameter {extra[0]!r} is not supported here; supported: {', '.join(sorted(known))}")
+        raise ProtocolError(f"{what}: parameters: expected an object, got {_describe(parameters)}")
+    if not known.issuperset(parameters):
+        extra = sorted(parameters.keys() - known)
+        raise ProtocolError(f"{what}: parameter {extra[0]!r} is not supported here; supported: {', '.join(sorted(known))}")
+    return parameters
 
 
 def _input(index: int, raw: Any, binary: memoryview, offset: int) -> tuple[InputTensor, int, int]:
@@ -188,10 +186,7 @@ def _input(index: int, raw: Any, binary: memoryview, offset: int) -> tuple[Input
         raise ProtocolError(f"{what}: datatype: expected one of {', '.join([*NUMERIC, BYTES])}, got {_describe(datatype)}")
     count = math.prod(shape)
     parameters = raw.get("parameters")
-    if parameters is None:
-        parameters = _NO_PARAMETERS
-    elif type(parameters) is not dict or not _INPUT_PARAMETERS.issuperset(parameters):
-        raise _parameters_error(parameters, what, _INPUT_PARAMETERS)
+    parameters = _NO_PARAMETERS if parameters is None else _checked_parameters(parameters, what, _INPUT_PARAMETERS)
     if "binary_data_size" in parameters:
         size = parameters["binary_data_size"]
         if type(size) is not int or size < 0:
@@ -264,10 +259,7 @@ def _flat(data: Any) -> tuple[list[Any], set[type]]:
 
 
 def _json_tensor(what: str, datatype: str, count: int, data: Any) -> np.ndarray:
-    if type(data) is list and list not in (kinds := set(map(type, data))):
-        values = data  # the usual, flat list
-    else:
-        values, kinds = _flat(data)
+    values, kinds = _flat(data)
     if len(values) != count:
         raise ProtocolError(f"{what}: shape holds {count} elements, data has {len(values)}")
     if datatype == BYTES:
@@ -310,10 +302,7 @@ def _outputs(raw: Any) -> tuple[tuple[RequestedOutput, ...], int]:
         if not _OUTPUT_KEYS.issuperset(item):
             raise _unknown_field(item, _OUTPUT_KEYS, what)
         parameters = item.get("parameters")
-        if parameters is None:
-            parameters = _NO_PARAMETERS
-        elif type(parameters) is not dict or not _OUTPUT_PARAMETERS.issuperset(parameters):
-            raise _parameters_error(parameters, what, _OUTPUT_PARAMETERS)
+        parameters = _NO_PARAMETERS if parameters is None else _checked_parameters(parameters, what, _OUTPUT_PARAMETERS)
         keys += len(item) + len(parameters)
         binary = parameters.get("binary_data")
         if binary is not None and type(binary) is not bool:
